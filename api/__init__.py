@@ -1,0 +1,1 @@
+"""The web application: FastAPI app, routers, authentication, portal."""

@@ -1,0 +1,108 @@
+"""The ``citydeal`` command: database, seed data, organisations, API keys, server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlmodel import Session
+
+from api.auth import issue_key
+from catalog.models import City, Organisation
+from core.db import engine_for
+from core.errors import AppError
+from core.migrate import upgrade
+from core.principal import OrganisationKind, Role
+from core.settings import get_settings
+from seed.loader import load_seed
+
+app = typer.Typer(help="citydeal: smart-city investment catalogue.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(orgs_app, name="orgs")
+console = Console()
+
+
+def _session() -> Session:
+    return Session(engine_for(get_settings().database_url), expire_on_commit=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations and load reference data (provinces)."""
+    upgrade(get_settings().database_url)
+    console.print("[green]database is at the latest schema[/]")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo catalogue (idempotent)."""
+    with _session() as session:
+        report = load_seed(session)
+        session.commit()
+    console.print(
+        f"seed: +{report.cities} cities, +{report.organisations} organisations, "
+        f"+{report.smart_blocks} smart blocks, +{report.listings} listings"
+    )
+
+
+@orgs_app.command("create")
+def orgs_create(
+    slug: Annotated[str, typer.Option(help="Stable identifier, e.g. khon-kaen-think-city.")],
+    name_th: Annotated[str, typer.Option(help="Thai name.")],
+    name_en: Annotated[str, typer.Option(help="English name.")],
+    kind: Annotated[OrganisationKind, typer.Option()] = OrganisationKind.city_company,
+    city: Annotated[str | None, typer.Option(help="City slug, for publishers.")] = None,
+) -> None:
+    """Create an organisation."""
+    from sqlmodel import select
+
+    with _session() as session:
+        city_id = None
+        if city:
+            found = session.exec(select(City).where(City.slug == city)).first()
+            if found is None:
+                console.print(f"[red]no city '{city}'[/]")
+                raise typer.Exit(2)
+            city_id = found.id
+        session.add(
+            Organisation(slug=slug, name_th=name_th, name_en=name_en, kind=kind, city_id=city_id)
+        )
+        session.commit()
+    console.print(f"organisation [bold]{slug}[/] created")
+
+
+@keys_app.command("create")
+def keys_create(
+    org: Annotated[str, typer.Option(help="Organisation slug.")],
+    role: Annotated[Role, typer.Option(help="What the key may do.")],
+    label: Annotated[str, typer.Option(help="A note to recognise the key by.")] = "",
+) -> None:
+    """Issue an API key; it is printed once and only its digest is stored."""
+    with _session() as session:
+        try:
+            _row, key = issue_key(session, organisation_slug=org, role=role, label=label)
+        except AppError as exc:
+            console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(2) from exc
+        session.commit()
+    console.print("[yellow]Store this key now; it cannot be shown again:[/]")
+    print(key)
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, reload: bool = False
+) -> None:
+    """Serve the API and portal with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, reload=reload)
+
+
+if __name__ == "__main__":
+    app()

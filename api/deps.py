@@ -1,0 +1,92 @@
+"""Dependency aliases every router uses: session, settings, principal, preconditions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.auth import resolve_key
+from core.db import engine_for, unit_of_work
+from core.errors import Forbidden, InvalidInput, Unauthorized
+from core.principal import Principal, Role
+from core.settings import Settings, get_settings
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_engine(settings: SettingsDep) -> Engine:
+    return engine_for(settings.database_url)
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """The request's one unit of work: committed if the route succeeds, else rolled back."""
+    with unit_of_work(engine) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is an error
+# response rather than a success the database never saw.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key issued by `citydeal keys create`.")
+
+
+def get_optional_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    if credentials is None:
+        return None
+    return resolve_key(session, credentials.credentials)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+def get_principal(principal: OptionalPrincipalDep) -> Principal:
+    if principal is None:
+        raise Unauthorized(
+            "an API key is required (Authorization: Bearer …)", field="authorization"
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_publisher(principal: PrincipalDep) -> Principal:
+    if principal.role not in (Role.publisher, Role.admin):
+        raise Forbidden("this needs a publisher key", field="authorization")
+    return principal
+
+
+PublisherDep = Annotated[Principal, Depends(get_publisher)]
+
+_ETAG = re.compile(r'^\s*(?:W/)?"v?(\d{1,9})"\s*$')
+
+
+def if_match_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='The ETag of the version you edited, e.g. `"v3"`.', max_length=40),
+    ] = None,
+) -> int | None:
+    if if_match is None:
+        return None
+    match = _ETAG.match(if_match)
+    if match is None:
+        raise InvalidInput('If-Match must be an ETag such as "v3"', field="If-Match")
+    return int(match.group(1))
+
+
+IfMatchDep = Annotated[int | None, Depends(if_match_version)]
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'

@@ -1,0 +1,95 @@
+"""One JSON shape for every error: ``{"error", "detail", "field", ...}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import AppError
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    field: str | None = None
+
+
+def error_response(
+    status_code: int, code: str, detail: str, field: str | None = None, **extra: Any
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse(
+        {"error": code, "detail": detail, "field": field, **extra},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def _field_of(loc: tuple[Any, ...]) -> tuple[str | None, str]:
+    location = str(loc[0]) if loc and loc[0] in _LOCATIONS else ""
+    path = [str(part) for part in (loc[1:] if location else loc)]
+    return location or None, ".".join(path) or location
+
+
+def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.field, **exc.extra)
+
+
+def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for raw in exc.errors():
+        location, field = _field_of(tuple(raw.get("loc", ())))
+        errors.append(
+            {
+                "field": field,
+                "location": location,
+                "message": raw.get("msg", ""),
+                "type": raw.get("type", ""),
+            }
+        )
+    if any(e["type"] == "json_invalid" for e in errors):
+        return error_response(400, "malformed_json", "the request body is not valid JSON", "body")
+    first = errors[0] if errors else {"field": None, "message": "invalid request"}
+    return error_response(
+        422,
+        "validation_error",
+        f"{first['field']}: {first['message']}",
+        first["field"],
+        errors=errors,
+    )
+
+
+def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+def _integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # Only reachable through a race the services' own checks could not see (two requests
+    # claiming the same slug at once); the transaction has been rolled back.
+    return error_response(409, "conflict", "the change conflicts with data saved meanwhile")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the errors a route can answer with."""
+    return {code: {"model": ErrorBody} for code in codes}

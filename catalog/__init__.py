@@ -1,0 +1,1 @@
+"""The catalogue: geography, publishers, listings and the search index."""

@@ -1,0 +1,170 @@
+"""Database tables of the catalogue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from core.db import UTCDateTime, utcnow
+
+
+def _enum_column(length: int = 32) -> Any:
+    # Enums are stored as their string values, never as database enum types, so adding a
+    # value is a code change rather than a schema migration.
+    return String(length)
+
+
+class Province(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=2)
+    name_th: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    region: str = Field(sa_type=_enum_column(), index=True)
+
+
+class City(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)
+    province_code: str = Field(foreign_key="province.code", max_length=2, index=True)
+    name_th: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    kind: str = Field(sa_type=_enum_column())
+    is_pilot: bool = False
+    is_charter_member: bool = False
+    lat: float | None = None
+    lon: float | None = None
+    profile_th: str = ""
+    profile_en: str = ""
+
+
+class SmartBlock(SQLModel, table=True):
+    __tablename__ = "smart_block"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)
+    city_id: int = Field(foreign_key="city.id", index=True)
+    name_th: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    description_th: str = ""
+    description_en: str = ""
+    boundary: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class Organisation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)
+    name_th: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    kind: str = Field(sa_type=_enum_column())
+    city_id: int | None = Field(default=None, foreign_key="city.id", index=True)
+    email: str | None = Field(default=None, max_length=200)
+    website: str | None = Field(default=None, max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Listing(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_listing_status_published_at", "status", "published_at"),
+        Index("ix_listing_capital", "capital_min_thb", "capital_max_thb"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: str = Field(sa_type=_enum_column(), index=True)
+    status: str = Field(sa_type=_enum_column())
+    sector: str = Field(sa_type=_enum_column(), index=True)
+    city_id: int = Field(foreign_key="city.id", index=True)
+    smart_block_id: int | None = Field(default=None, foreign_key="smart_block.id", index=True)
+    stage: str = Field(sa_type=_enum_column(), index=True)
+    title_th: str = Field(max_length=200)
+    title_en: str = Field(default="", max_length=200)
+    summary_th: str = Field(max_length=600)
+    summary_en: str = Field(default="", max_length=600)
+    description_th: str
+    description_en: str = ""
+    capital_min_thb: int = Field(sa_type=BigInteger)
+    capital_max_thb: int = Field(sa_type=BigInteger)
+    expected_irr_pct: float | None = None
+    payback_years: float | None = None
+    incentives: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    documents: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ListingModel(SQLModel, table=True):
+    """An investment model a listing accepts; a table so that filters stay plain SQL."""
+
+    __tablename__ = "listing_model"
+    __table_args__ = (Index("ix_listing_model_model", "model", "listing_id"),)
+
+    listing_id: int = Field(
+        sa_column=Column(ForeignKey("listing.id", ondelete="CASCADE"), primary_key=True)
+    )
+    model: str = Field(sa_type=_enum_column(), primary_key=True)
+
+
+class HowToInvestStep(SQLModel, table=True):
+    __tablename__ = "how_to_invest_step"
+    __table_args__ = (UniqueConstraint("listing_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_id: int = Field(sa_column=Column(ForeignKey("listing.id", ondelete="CASCADE")))
+    position: int
+    title_th: str = Field(max_length=200)
+    title_en: str = Field(default="", max_length=200)
+    detail_th: str = ""
+    detail_en: str = ""
+    office: str = Field(default="", max_length=300)
+    permit: str | None = Field(default=None, max_length=300)
+    typical_days: int | None = None
+    last_verified: date | None = None
+
+
+class Checkpoint(SQLModel, table=True):
+    """A follow-up 6 or 12 months after publication."""
+
+    __table_args__ = (UniqueConstraint("listing_id", "months"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    listing_id: int = Field(sa_column=Column(ForeignKey("listing.id", ondelete="CASCADE")))
+    months: int
+    due_on: date
+    status: str = Field(sa_type=_enum_column())
+    note: str = ""
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ListingChange(SQLModel, table=True):
+    """The change log: one row per listing change, written in the same transaction.
+
+    Search indexes are replicas that remember the last ``id`` they applied and catch up
+    from here, so the database stays the single source of truth.
+    """
+
+    __tablename__ = "listing_change"
+
+    # SQLite only autoincrements an INTEGER primary key, hence the variant.
+    id: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    listing_id: int = Field(index=True)
+    version: int
+    action: str = Field(sa_type=_enum_column())
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,239 @@
+"""HTTP routes of the catalogue: thin wrappers around ``catalog.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from api.deps import (
+    IfMatchDep,
+    OptionalPrincipalDep,
+    PublisherDep,
+    SessionDep,
+    etag,
+)
+from api.errors import error_responses
+from catalog import service
+from catalog.models import Listing
+from catalog.schemas import (
+    CheckpointPublic,
+    CheckpointUpdate,
+    CitiesPublic,
+    CityPublic,
+    ListingCreate,
+    ListingFilters,
+    ListingPublic,
+    ListingsPublic,
+    ListingUpdate,
+    OwnListingFilters,
+    ProvincesPublic,
+    SectorPublic,
+    TaxonomyPublic,
+)
+from catalog.taxonomy import (
+    SECTOR_LABELS,
+    SECTOR_PARENT,
+    InvestmentModel,
+    ListingKind,
+    Stage,
+)
+from core.errors import PreconditionRequired
+
+router = APIRouter(prefix="/v1")
+
+ListingRef = Annotated[
+    str,
+    Path(
+        description="Numeric id or slug of the listing.",
+        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        max_length=80,
+    ),
+]
+
+
+def get_visible_listing(
+    ref: ListingRef, session: SessionDep, viewer: OptionalPrincipalDep
+) -> Listing:
+    """The listing named in the path, if the caller may see it (else 404)."""
+    return service.find_listing(session, ref=ref, viewer=viewer)
+
+
+ListingDep = Annotated[Listing, Depends(get_visible_listing)]
+
+
+def _listing_response(session: SessionDep, listing: Listing, response: Response) -> ListingPublic:
+    response.headers["ETag"] = etag(listing.version)
+    return service.listing_public(session, listing)
+
+
+@router.get("/taxonomy", tags=["geography"])
+def get_taxonomy() -> TaxonomyPublic:
+    """The controlled vocabularies: sectors (with parents), stages, models, kinds."""
+    return TaxonomyPublic(
+        sectors=[
+            SectorPublic(slug=s, parent=SECTOR_PARENT.get(s), name_th=label.th, name_en=label.en)
+            for s, label in SECTOR_LABELS.items()
+        ],
+        stages=list(Stage),
+        investment_models=list(InvestmentModel),
+        kinds=list(ListingKind),
+    )
+
+
+@router.get("/provinces", tags=["geography"])
+def list_provinces(session: SessionDep) -> ProvincesPublic:
+    """All 77 provinces with official codes, Thai and English names and region."""
+    provinces = service.list_provinces(session)
+    return ProvincesPublic(data=provinces, count=len(provinces))
+
+
+@router.get("/cities", tags=["geography"])
+def list_cities(session: SessionDep) -> CitiesPublic:
+    """The programme's cities with their smart blocks."""
+    cities = service.list_cities(session)
+    return CitiesPublic(data=cities, count=len(cities))
+
+
+@router.get("/cities/{slug}", tags=["geography"], responses=error_responses(404))
+def get_city(
+    slug: Annotated[str, Path(max_length=80, pattern=r"^[a-z0-9-]+$")], session: SessionDep
+) -> CityPublic:
+    """One city's profile and smart blocks."""
+    return service.city_public(session, slug=slug)
+
+
+@router.get("/listings", tags=["listings"], responses=error_responses(422))
+def list_listings(
+    session: SessionDep, filters: Annotated[ListingFilters, Query()]
+) -> ListingsPublic:
+    """Published listings, filtered and paginated, with the total count."""
+    page, total = service.search_published(session, filters=filters)
+    return ListingsPublic(
+        data=service.listings_public(session, page),
+        count=total,
+        limit=filters.limit,
+        offset=filters.offset,
+    )
+
+
+@router.get("/me/listings", tags=["listings"], responses=error_responses(401, 403, 422))
+def list_my_listings(
+    session: SessionDep,
+    principal: PublisherDep,
+    filters: Annotated[OwnListingFilters, Query()],
+) -> ListingsPublic:
+    """The caller's organisation's listings in every status (drafts included)."""
+    page, total = service.list_own(session, principal=principal, filters=filters)
+    return ListingsPublic(
+        data=service.listings_public(session, page),
+        count=total,
+        limit=filters.limit,
+        offset=filters.offset,
+    )
+
+
+@router.post(
+    "/listings",
+    tags=["listings"],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 401, 403, 409, 413, 422),
+)
+def create_listing(
+    data: ListingCreate, session: SessionDep, principal: PublisherDep, response: Response
+) -> ListingPublic:
+    """Create a draft listing for the caller's organisation."""
+    listing = service.create_listing(session, data=data, principal=principal)
+    response.headers["Location"] = f"/v1/listings/{listing.slug}"
+    return _listing_response(session, listing, response)
+
+
+@router.get("/listings/{ref}", tags=["listings"], responses=error_responses(404))
+def get_listing(listing: ListingDep, session: SessionDep, response: Response) -> ListingPublic:
+    """One listing by id or slug; drafts only for the organisation that owns them."""
+    return _listing_response(session, listing, response)
+
+
+@router.patch(
+    "/listings/{ref}",
+    tags=["listings"],
+    responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
+)
+def update_listing(
+    listing: ListingDep,
+    data: ListingUpdate,
+    session: SessionDep,
+    principal: PublisherDep,
+    expected_version: IfMatchDep,
+    response: Response,
+) -> ListingPublic:
+    """Change the fields sent. Requires `If-Match` with the ETag you read (412 if stale)."""
+    if expected_version is None:
+        raise PreconditionRequired(
+            'send If-Match with the ETag you edited (e.g. "v3")', field="If-Match"
+        )
+    listing = service.update_listing(
+        session,
+        listing=listing,
+        data=data,
+        expected_version=expected_version,
+        principal=principal,
+    )
+    return _listing_response(session, listing, response)
+
+
+@router.post(
+    "/listings/{ref}/publish",
+    tags=["listings"],
+    responses=error_responses(401, 403, 404, 409, 412, 422),
+)
+def publish_listing(
+    listing: ListingDep,
+    session: SessionDep,
+    principal: PublisherDep,
+    expected_version: IfMatchDep,
+    response: Response,
+) -> ListingPublic:
+    """Publish a draft: it becomes public and its 6- and 12-month checkpoints are set."""
+    listing = service.publish_listing(
+        session, listing=listing, principal=principal, expected_version=expected_version
+    )
+    return _listing_response(session, listing, response)
+
+
+@router.post(
+    "/listings/{ref}/archive",
+    tags=["listings"],
+    responses=error_responses(401, 403, 404, 409, 412),
+)
+def archive_listing(
+    listing: ListingDep,
+    session: SessionDep,
+    principal: PublisherDep,
+    expected_version: IfMatchDep,
+    response: Response,
+) -> ListingPublic:
+    """Withdraw a listing from the public catalogue."""
+    listing = service.archive_listing(
+        session, listing=listing, principal=principal, expected_version=expected_version
+    )
+    return _listing_response(session, listing, response)
+
+
+@router.patch(
+    "/listings/{ref}/checkpoints/{months}",
+    tags=["listings"],
+    responses=error_responses(401, 403, 404, 422),
+)
+def update_checkpoint(
+    listing: ListingDep,
+    months: Annotated[int, Path(ge=6, le=12)],
+    data: CheckpointUpdate,
+    session: SessionDep,
+    principal: PublisherDep,
+) -> CheckpointPublic:
+    """Record progress at the 6- or 12-month follow-up of a published listing."""
+    checkpoint = service.update_checkpoint(
+        session, listing=listing, months=months, data=data, principal=principal
+    )
+    return CheckpointPublic.model_validate(checkpoint, from_attributes=True)

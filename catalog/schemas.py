@@ -1,0 +1,349 @@
+"""What the catalogue API takes and returns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+
+from catalog.taxonomy import (
+    CheckpointStatus,
+    CityKind,
+    InvestmentModel,
+    ListingKind,
+    ListingStatus,
+    Region,
+    Sector,
+    Stage,
+)
+from core.text import (
+    Description,
+    Line,
+    OptionalDescription,
+    OptionalSummary,
+    OptionalTitle,
+    Slug,
+    Summary,
+    Title,
+)
+
+# Ten trillion baht: far above any municipal project, far below a BIGINT overflow.
+MAX_THB = 10_000_000_000_000
+Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
+
+
+class StrictModel(BaseModel):
+    """Input models refuse unknown fields, so a typo is an error instead of a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- nested parts of a listing ---------------------------------------------------------
+
+
+class Incentive(StrictModel):
+    title_th: Title
+    title_en: OptionalTitle = ""
+    detail_th: OptionalSummary = ""
+    detail_en: OptionalSummary = ""
+
+
+class Document(StrictModel):
+    title: Title
+    url: AnyHttpUrl
+
+
+class Contact(StrictModel):
+    name: Title
+    role: Line = ""
+    organisation: Line = ""
+    email: EmailStr | None = None
+    phone: Annotated[str, Field(max_length=40, pattern=r"^[0-9+() \-]*$")] | None = None
+
+
+class HowToInvestStepIn(StrictModel):
+    title_th: Title
+    title_en: OptionalTitle = ""
+    detail_th: OptionalDescription = ""
+    detail_en: OptionalDescription = ""
+    office: Line = ""
+    permit: Line | None = None
+    typical_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    last_verified: date | None = None
+
+
+class HowToInvestStepPublic(HowToInvestStepIn):
+    position: int
+
+
+class CheckpointPublic(BaseModel):
+    months: int
+    due_on: date
+    status: CheckpointStatus
+    note: str
+    updated_at: datetime
+
+
+class CheckpointUpdate(StrictModel):
+    status: CheckpointStatus | None = None
+    note: OptionalDescription | None = None
+
+
+# --- geography -------------------------------------------------------------------------
+
+
+class ProvincePublic(BaseModel):
+    code: str
+    name_th: str
+    name_en: str
+    region: Region
+
+
+class SmartBlockPublic(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+    description_th: str
+    description_en: str
+    boundary: dict[str, Any] | None
+
+
+class CityPublic(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+    kind: CityKind
+    province: ProvincePublic
+    is_pilot: bool
+    is_charter_member: bool
+    lat: float | None
+    lon: float | None
+    profile_th: str
+    profile_en: str
+    smart_blocks: list[SmartBlockPublic]
+
+
+class CitiesPublic(BaseModel):
+    data: list[CityPublic]
+    count: int
+
+
+class ProvincesPublic(BaseModel):
+    data: list[ProvincePublic]
+    count: int
+
+
+class SectorPublic(BaseModel):
+    slug: Sector
+    parent: Sector | None
+    name_th: str
+    name_en: str
+
+
+class TaxonomyPublic(BaseModel):
+    sectors: list[SectorPublic]
+    stages: list[Stage]
+    investment_models: list[InvestmentModel]
+    kinds: list[ListingKind]
+
+
+# --- listings --------------------------------------------------------------------------
+
+
+def _unique_models(models: list[InvestmentModel]) -> list[InvestmentModel]:
+    return list(dict.fromkeys(models))
+
+
+class ListingCreate(StrictModel):
+    slug: Slug | None = Field(
+        default=None, description="Stable public identifier; derived from the title if absent."
+    )
+    kind: ListingKind
+    sector: Sector
+    city: Slug = Field(description="Slug of the city (municipality).")
+    smart_block: Slug | None = Field(default=None, description="Slug of a smart block in the city.")
+    stage: Stage
+    title_th: Title
+    title_en: OptionalTitle = ""
+    summary_th: Summary
+    summary_en: OptionalSummary = ""
+    description_th: Description
+    description_en: OptionalDescription = ""
+    capital_min_thb: Thb
+    capital_max_thb: Thb
+    investment_models: Annotated[list[InvestmentModel], Field(min_length=1, max_length=8)]
+    expected_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
+    payback_years: Annotated[float, Field(gt=0, le=100)] | None = None
+    incentives: Annotated[list[Incentive], Field(max_length=20)] = []
+    documents: Annotated[list[Document], Field(max_length=20)] = []
+    contacts: Annotated[list[Contact], Field(max_length=10)] = []
+    how_to_invest: Annotated[list[HowToInvestStepIn], Field(max_length=30)] = []
+
+    _dedupe_models = field_validator("investment_models")(_unique_models)
+
+
+class ListingUpdate(StrictModel):
+    """Every field optional; only the fields sent are changed."""
+
+    kind: ListingKind | None = None
+    sector: Sector | None = None
+    city: Slug | None = None
+    smart_block: Slug | None = None
+    stage: Stage | None = None
+    title_th: Title | None = None
+    title_en: OptionalTitle | None = None
+    summary_th: Summary | None = None
+    summary_en: OptionalSummary | None = None
+    description_th: Description | None = None
+    description_en: OptionalDescription | None = None
+    capital_min_thb: Thb | None = None
+    capital_max_thb: Thb | None = None
+    investment_models: (
+        Annotated[list[InvestmentModel], Field(min_length=1, max_length=8)] | None
+    ) = None
+    expected_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
+    payback_years: Annotated[float, Field(gt=0, le=100)] | None = None
+    incentives: Annotated[list[Incentive], Field(max_length=20)] | None = None
+    documents: Annotated[list[Document], Field(max_length=20)] | None = None
+    contacts: Annotated[list[Contact], Field(max_length=10)] | None = None
+    how_to_invest: Annotated[list[HowToInvestStepIn], Field(max_length=30)] | None = None
+
+    @field_validator(
+        "kind",
+        "sector",
+        "city",
+        "stage",
+        "title_th",
+        "title_en",
+        "summary_th",
+        "summary_en",
+        "description_th",
+        "description_en",
+        "capital_min_thb",
+        "capital_max_thb",
+        "investment_models",
+        "incentives",
+        "documents",
+        "contacts",
+        "how_to_invest",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Omitting a field leaves it alone; null would erase a value the listing needs.
+        if value is None:
+            raise ValueError("may be omitted but not set to null")
+        return value
+
+    @field_validator("investment_models")
+    @classmethod
+    def _dedupe_models(cls, models: list[InvestmentModel]) -> list[InvestmentModel]:
+        return _unique_models(models)
+
+
+class OrganisationRef(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+
+
+class CityRef(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+    province: ProvincePublic
+
+
+class SmartBlockRef(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+
+
+class ListingPublic(BaseModel):
+    id: int
+    slug: str
+    status: ListingStatus
+    kind: ListingKind
+    sector: Sector
+    stage: Stage
+    organisation: OrganisationRef
+    city: CityRef
+    smart_block: SmartBlockRef | None
+    title_th: str
+    title_en: str
+    summary_th: str
+    summary_en: str
+    description_th: str
+    description_en: str
+    capital_min_thb: int
+    capital_max_thb: int
+    investment_models: list[InvestmentModel]
+    expected_irr_pct: float | None
+    payback_years: float | None
+    incentives: list[Incentive]
+    documents: list[Document]
+    contacts: list[Contact]
+    how_to_invest: list[HowToInvestStepPublic]
+    checkpoints: list[CheckpointPublic]
+    missing_english: list[str] = Field(
+        description="English fields still empty: the listing reads in Thai only there."
+    )
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    archived_at: datetime | None
+
+
+class ListingsPublic(BaseModel):
+    data: list[ListingPublic]
+    count: int
+    limit: int
+    offset: int
+
+
+class ListingSort(StrEnum):
+    newest = "newest"
+    capital_asc = "capital_asc"
+    capital_desc = "capital_desc"
+
+
+class ListingFilters(StrictModel):
+    """Query parameters of the listing catalogue; every filter is optional."""
+
+    kind: ListingKind | None = None
+    sector: Sector | None = None
+    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    city: Slug | None = None
+    smart_block: Slug | None = None
+    stage: Stage | None = None
+    model: InvestmentModel | None = None
+    capital_min: Thb | None = Field(default=None, description="Lower end of the ticket range.")
+    capital_max: Thb | None = Field(default=None, description="Upper end of the ticket range.")
+    sort: ListingSort = ListingSort.newest
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+    @field_validator("capital_max")
+    @classmethod
+    def _ticket_range_in_order(cls, capital_max: int | None, info: ValidationInfo) -> int | None:
+        capital_min = info.data.get("capital_min")
+        if capital_max is not None and capital_min is not None and capital_min > capital_max:
+            raise ValueError("capital_max must not be below capital_min")
+        return capital_max
+
+
+class OwnListingFilters(StrictModel):
+    status: ListingStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0

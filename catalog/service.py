@@ -1,0 +1,592 @@
+"""The catalogue's rules: who may see and change which listing, and how it moves
+through draft -> published -> archived."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import delete, func, or_, update
+from sqlmodel import Session, col, select
+
+from catalog.models import (
+    Checkpoint,
+    City,
+    HowToInvestStep,
+    Listing,
+    ListingChange,
+    ListingModel,
+    Organisation,
+    Province,
+    SmartBlock,
+)
+from catalog.schemas import (
+    CheckpointPublic,
+    CheckpointUpdate,
+    CityPublic,
+    CityRef,
+    HowToInvestStepPublic,
+    ListingCreate,
+    ListingFilters,
+    ListingPublic,
+    ListingSort,
+    ListingUpdate,
+    OrganisationRef,
+    OwnListingFilters,
+    ProvincePublic,
+    SmartBlockPublic,
+    SmartBlockRef,
+)
+from catalog.taxonomy import CheckpointStatus, ListingKind, ListingStatus
+from core.db import utcnow
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from core.principal import Principal, Role
+
+CHECKPOINT_MONTHS = (6, 12)
+ENGLISH_FIELDS = ("title_en", "summary_en", "description_en")
+_CHILD_FIELDS = {"investment_models", "how_to_invest", "city", "smart_block"}
+
+
+# --- geography -------------------------------------------------------------------------
+
+
+def get_city(session: Session, *, slug: str, field: str = "city") -> City:
+    """The city with this slug, or a 422 naming ``field``."""
+    city = session.exec(select(City).where(City.slug == slug)).first()
+    if city is None:
+        raise InvalidInput(f"unknown city '{slug}'", field=field)
+    return city
+
+
+def get_smart_block(session: Session, *, slug: str, field: str = "smart_block") -> SmartBlock:
+    """The smart block with this slug, or a 422 naming ``field``."""
+    block = session.exec(select(SmartBlock).where(SmartBlock.slug == slug)).first()
+    if block is None:
+        raise InvalidInput(f"unknown smart block '{slug}'", field=field)
+    return block
+
+
+def list_provinces(session: Session) -> list[ProvincePublic]:
+    """All provinces ordered by official code."""
+    rows = session.exec(select(Province).order_by(col(Province.code)))
+    return [ProvincePublic.model_validate(p, from_attributes=True) for p in rows]
+
+
+def list_cities(session: Session) -> list[CityPublic]:
+    """All cities in the programme with their smart blocks, ordered by English name."""
+    cities = session.exec(select(City).order_by(col(City.name_en))).all()
+    return _cities_public(session, cities)
+
+
+def city_public(session: Session, *, slug: str) -> CityPublic:
+    """One city's public profile, or 404."""
+    city = session.exec(select(City).where(City.slug == slug)).first()
+    if city is None:
+        raise NotFound(f"no city '{slug}'", field="slug")
+    return _cities_public(session, [city])[0]
+
+
+def _cities_public(session: Session, cities: Sequence[City]) -> list[CityPublic]:
+    city_ids = [c.id for c in cities]
+    provinces = {p.code: p for p in session.exec(select(Province))}
+    blocks: dict[int, list[SmartBlock]] = defaultdict(list)
+    for block in session.exec(
+        select(SmartBlock).where(col(SmartBlock.city_id).in_(city_ids)).order_by(col(SmartBlock.id))
+    ):
+        blocks[block.city_id].append(block)
+    return [
+        CityPublic(
+            slug=c.slug,
+            name_th=c.name_th,
+            name_en=c.name_en,
+            kind=c.kind,  # type: ignore[arg-type]
+            province=ProvincePublic.model_validate(
+                provinces[c.province_code], from_attributes=True
+            ),
+            is_pilot=c.is_pilot,
+            is_charter_member=c.is_charter_member,
+            lat=c.lat,
+            lon=c.lon,
+            profile_th=c.profile_th,
+            profile_en=c.profile_en,
+            smart_blocks=[
+                SmartBlockPublic.model_validate(b, from_attributes=True) for b in blocks[c.id or 0]
+            ],
+        )
+        for c in cities
+    ]
+
+
+# --- reading listings ------------------------------------------------------------------
+
+
+def _can_see_unpublished(listing: Listing, viewer: Principal | None) -> bool:
+    if viewer is None:
+        return False
+    return viewer.is_admin or viewer.organisation_id == listing.organisation_id
+
+
+def find_listing(session: Session, *, ref: str, viewer: Principal | None) -> Listing:
+    """A listing by numeric id or slug; drafts and archived ones only for their owner.
+
+    Someone else's unpublished listing is reported as missing, not forbidden, so its
+    existence does not leak.
+    """
+    condition = Listing.id == int(ref) if ref.isdigit() else Listing.slug == ref
+    listing = session.exec(select(Listing).where(condition)).first()
+    if listing is None or (
+        listing.status != ListingStatus.published and not _can_see_unpublished(listing, viewer)
+    ):
+        raise NotFound(f"no listing '{ref}'", field="listing")
+    return listing
+
+
+def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[Listing], int]:
+    """Published listings matching ``filters``, one page, and the total."""
+    stmt = select(Listing).where(Listing.status == ListingStatus.published)
+    if filters.kind:
+        stmt = stmt.where(Listing.kind == filters.kind)
+    if filters.sector:
+        stmt = stmt.where(Listing.sector == filters.sector)
+    if filters.stage:
+        stmt = stmt.where(Listing.stage == filters.stage)
+    if filters.province:
+        if session.get(Province, filters.province) is None:
+            raise InvalidInput(f"unknown province '{filters.province}'", field="province")
+        in_province = select(City.id).where(City.province_code == filters.province)
+        stmt = stmt.where(col(Listing.city_id).in_(in_province))
+    if filters.city:
+        stmt = stmt.where(Listing.city_id == get_city(session, slug=filters.city).id)
+    if filters.smart_block:
+        block = get_smart_block(session, slug=filters.smart_block)
+        stmt = stmt.where(Listing.smart_block_id == block.id)
+    if filters.model:
+        accepting = select(ListingModel.listing_id).where(ListingModel.model == filters.model)
+        stmt = stmt.where(col(Listing.id).in_(accepting))
+    # A ticket range overlaps the capital range when each starts before the other ends.
+    if filters.capital_max is not None:
+        stmt = stmt.where(Listing.capital_min_thb <= filters.capital_max)
+    if filters.capital_min is not None:
+        stmt = stmt.where(Listing.capital_max_thb >= filters.capital_min)
+
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    order = {
+        ListingSort.newest: (col(Listing.published_at).desc(), col(Listing.id).desc()),
+        ListingSort.capital_asc: (col(Listing.capital_min_thb).asc(), col(Listing.id).asc()),
+        ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
+    }[filters.sort]
+    page = session.exec(stmt.order_by(*order).limit(filters.limit).offset(filters.offset)).all()
+    return list(page), total
+
+
+def list_own(
+    session: Session, *, principal: Principal, filters: OwnListingFilters
+) -> tuple[list[Listing], int]:
+    """The principal organisation's listings in every status, newest change first."""
+    stmt = select(Listing).where(Listing.organisation_id == principal.organisation_id)
+    if filters.status:
+        stmt = stmt.where(Listing.status == filters.status)
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    page = session.exec(
+        stmt.order_by(col(Listing.updated_at).desc(), col(Listing.id).desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    ).all()
+    return list(page), total
+
+
+def listings_public(session: Session, listings: Sequence[Listing]) -> list[ListingPublic]:
+    """The API shape of ``listings``, loading related rows in a few batched queries."""
+    if not listings:
+        return []
+    ids = [listing.id for listing in listings]
+    cities = {
+        c.id: c
+        for c in session.exec(
+            select(City).where(col(City.id).in_({listing.city_id for listing in listings}))
+        )
+    }
+    provinces = {
+        p.code: ProvincePublic.model_validate(p, from_attributes=True)
+        for p in session.exec(
+            select(Province).where(
+                col(Province.code).in_({c.province_code for c in cities.values()})
+            )
+        )
+    }
+    organisations = {
+        o.id: o
+        for o in session.exec(
+            select(Organisation).where(
+                col(Organisation.id).in_({listing.organisation_id for listing in listings})
+            )
+        )
+    }
+    block_ids = {listing.smart_block_id for listing in listings if listing.smart_block_id}
+    blocks = {
+        b.id: b for b in session.exec(select(SmartBlock).where(col(SmartBlock.id).in_(block_ids)))
+    }
+    models: dict[int, list[str]] = defaultdict(list)
+    for row in session.exec(
+        select(ListingModel)
+        .where(col(ListingModel.listing_id).in_(ids))
+        .order_by(col(ListingModel.model))
+    ):
+        models[row.listing_id].append(row.model)
+    steps: dict[int, list[HowToInvestStep]] = defaultdict(list)
+    for step in session.exec(
+        select(HowToInvestStep)
+        .where(col(HowToInvestStep.listing_id).in_(ids))
+        .order_by(col(HowToInvestStep.position))
+    ):
+        steps[step.listing_id].append(step)
+    checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
+    for checkpoint in session.exec(
+        select(Checkpoint)
+        .where(col(Checkpoint.listing_id).in_(ids))
+        .order_by(col(Checkpoint.months))
+    ):
+        checkpoints[checkpoint.listing_id].append(checkpoint)
+
+    result = []
+    for listing in listings:
+        assert listing.id is not None
+        city = cities[listing.city_id]
+        block = blocks.get(listing.smart_block_id) if listing.smart_block_id else None
+        result.append(
+            ListingPublic.model_validate(
+                {
+                    **listing.model_dump(),
+                    "organisation": OrganisationRef.model_validate(
+                        organisations[listing.organisation_id], from_attributes=True
+                    ),
+                    "city": CityRef(
+                        slug=city.slug,
+                        name_th=city.name_th,
+                        name_en=city.name_en,
+                        province=provinces[city.province_code],
+                    ),
+                    "smart_block": SmartBlockRef.model_validate(block, from_attributes=True)
+                    if block
+                    else None,
+                    "investment_models": models[listing.id],
+                    "how_to_invest": [
+                        HowToInvestStepPublic.model_validate(s, from_attributes=True)
+                        for s in steps[listing.id]
+                    ],
+                    "checkpoints": [
+                        CheckpointPublic.model_validate(c, from_attributes=True)
+                        for c in checkpoints[listing.id]
+                    ],
+                    "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
+                }
+            )
+        )
+    return result
+
+
+def listing_public(session: Session, listing: Listing) -> ListingPublic:
+    return listings_public(session, [listing])[0]
+
+
+# --- changing listings -----------------------------------------------------------------
+
+
+def ensure_can_edit(listing: Listing, principal: Principal) -> None:
+    """Publishers change their own organisation's listings; admins change any."""
+    if principal.is_admin:
+        return
+    if principal.role is not Role.publisher or principal.organisation_id != listing.organisation_id:
+        raise Forbidden("this listing belongs to another organisation", field="listing")
+
+
+def _slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+
+
+def _unique_slug(session: Session, base: str) -> str:
+    taken = set(
+        session.exec(
+            select(Listing.slug).where(
+                or_(Listing.slug == base, col(Listing.slug).like(f"{base}-%"))
+            )
+        )
+    )
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _place(
+    session: Session, *, city_slug: str, block_slug: str | None, principal: Principal
+) -> tuple[City, SmartBlock | None]:
+    city = get_city(session, slug=city_slug)
+    organisation = session.get(Organisation, principal.organisation_id)
+    if (
+        not principal.is_admin
+        and organisation is not None
+        and organisation.city_id is not None
+        and organisation.city_id != city.id
+    ):
+        raise InvalidInput(
+            f"organisation '{organisation.slug}' publishes for its own city only", field="city"
+        )
+    if block_slug is None:
+        return city, None
+    block = get_smart_block(session, slug=block_slug)
+    if block.city_id != city.id:
+        raise InvalidInput(
+            f"smart block '{block_slug}' is not in city '{city_slug}'", field="smart_block"
+        )
+    return city, block
+
+
+def _check_capital(listing: Listing) -> None:
+    if listing.capital_min_thb > listing.capital_max_thb:
+        raise InvalidInput(
+            "capital_min_thb must not be above capital_max_thb", field="capital_min_thb"
+        )
+
+
+def _replace_models(session: Session, listing_id: int, models: Sequence[str]) -> None:
+    session.execute(delete(ListingModel).where(col(ListingModel.listing_id) == listing_id))
+    session.add_all(ListingModel(listing_id=listing_id, model=m) for m in models)
+
+
+def _replace_steps(session: Session, listing_id: int, steps: Sequence[object]) -> None:
+    session.execute(delete(HowToInvestStep).where(col(HowToInvestStep.listing_id) == listing_id))
+    session.flush()
+    session.add_all(
+        HowToInvestStep(listing_id=listing_id, position=i, **step.model_dump())  # type: ignore[attr-defined]
+        for i, step in enumerate(steps, start=1)
+    )
+
+
+def _log_change(session: Session, listing: Listing, action: str) -> None:
+    assert listing.id is not None
+    session.add(ListingChange(listing_id=listing.id, version=listing.version, action=action))
+
+
+def _claim_version(session: Session, listing: Listing, expected_version: int) -> None:
+    """Move the listing to the next version only if nobody else has moved it since.
+
+    The conditional UPDATE is the guard: two concurrent editors holding the same version
+    cannot both pass it (on PostgreSQL the second waits for the row lock, then matches
+    no row), so a stale write fails instead of silently overwriting.
+    """
+    if listing.version != expected_version:
+        raise PreconditionFailed(
+            f"listing is at version {listing.version}, not {expected_version}",
+            field="If-Match",
+            current_version=listing.version,
+        )
+    now = utcnow()
+    claimed = session.execute(
+        update(Listing)
+        .where(col(Listing.id) == listing.id, col(Listing.version) == expected_version)
+        .values(version=expected_version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed("listing was changed by someone else meanwhile", field="If-Match")
+    # Keep the in-memory object in step without marking it dirty a second time.
+    session.expire(listing, ["version", "updated_at"])
+
+
+def create_listing(session: Session, *, data: ListingCreate, principal: Principal) -> Listing:
+    """A new draft listing owned by the principal's organisation."""
+    if principal.role is not Role.publisher:
+        raise Forbidden("only a publisher key can create listings", field="authorization")
+    city, block = _place(
+        session, city_slug=data.city, block_slug=data.smart_block, principal=principal
+    )
+    if data.slug and session.exec(select(Listing.id).where(Listing.slug == data.slug)).first():
+        raise Conflict(f"slug '{data.slug}' is taken", field="slug")
+    base_slug = _slugify(data.title_en) or f"{city.slug}-{data.kind}"
+    listing = Listing(
+        **data.model_dump(exclude=_CHILD_FIELDS | {"slug"}, mode="json"),
+        slug=data.slug or _unique_slug(session, base_slug),
+        organisation_id=principal.organisation_id,
+        status=ListingStatus.draft,
+        city_id=city.id,
+        smart_block_id=block.id if block else None,
+    )
+    _check_capital(listing)
+    session.add(listing)
+    session.flush()
+    assert listing.id is not None
+    _replace_models(session, listing.id, data.investment_models)
+    _replace_steps(session, listing.id, data.how_to_invest)
+    _log_change(session, listing, "create")
+    session.flush()
+    return listing
+
+
+def update_listing(
+    session: Session,
+    *,
+    listing: Listing,
+    data: ListingUpdate,
+    expected_version: int,
+    principal: Principal,
+) -> Listing:
+    """Apply the fields sent; fails with 412 if ``expected_version`` is stale."""
+    ensure_can_edit(listing, principal)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    _claim_version(session, listing, expected_version)
+    if "city" in changes or "smart_block" in changes:
+        current_city = session.get(City, listing.city_id)
+        current_block = (
+            session.get(SmartBlock, listing.smart_block_id) if listing.smart_block_id else None
+        )
+        city, block = _place(
+            session,
+            city_slug=changes.get("city") or (current_city.slug if current_city else ""),
+            block_slug=changes["smart_block"]
+            if "smart_block" in changes
+            else (current_block.slug if current_block else None),
+            principal=principal,
+        )
+        listing.city_id, listing.smart_block_id = city.id or 0, block.id if block else None
+    for name, value in changes.items():
+        if name not in _CHILD_FIELDS:
+            setattr(listing, name, value)
+    _check_capital(listing)
+    assert listing.id is not None
+    if "investment_models" in changes:
+        _replace_models(session, listing.id, changes["investment_models"])
+    if "how_to_invest" in changes:
+        _replace_steps(session, listing.id, data.how_to_invest or [])
+    session.add(listing)
+    session.flush()
+    session.refresh(listing)
+    _log_change(session, listing, "update")
+    session.flush()
+    return listing
+
+
+_TRANSITIONS: dict[str, set[str]] = {
+    ListingStatus.draft: {ListingStatus.published, ListingStatus.archived},
+    ListingStatus.published: {ListingStatus.archived},
+    ListingStatus.archived: {ListingStatus.published},
+}
+
+
+def _check_transition(listing: Listing, target: ListingStatus) -> None:
+    if target not in _TRANSITIONS[listing.status]:
+        raise Conflict(f"a {listing.status} listing cannot become {target}", field="status")
+
+
+def _check_publishable(session: Session, listing: Listing) -> None:
+    if listing.kind == ListingKind.trade:
+        has_steps = session.exec(
+            select(HowToInvestStep.id).where(HowToInvestStep.listing_id == listing.id)
+        ).first()
+        if not has_steps:
+            raise InvalidInput(
+                "a trade listing needs its how-to-invest steps before it is published",
+                field="how_to_invest",
+            )
+
+
+def _ensure_checkpoints(session: Session, listing: Listing, published_on: date) -> None:
+    existing = set(
+        session.exec(select(Checkpoint.months).where(Checkpoint.listing_id == listing.id))
+    )
+    assert listing.id is not None
+    for months in CHECKPOINT_MONTHS:
+        if months not in existing:
+            session.add(
+                Checkpoint(
+                    listing_id=listing.id,
+                    months=months,
+                    due_on=published_on + relativedelta(months=months),
+                    status=CheckpointStatus.pending,
+                )
+            )
+
+
+def publish_listing(
+    session: Session,
+    *,
+    listing: Listing,
+    principal: Principal,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Listing:
+    """Make a draft (or archived) listing public and schedule its 6- and 12-month checkpoints.
+
+    Checkpoints count from the first publication; republishing keeps them.
+    """
+    ensure_can_edit(listing, principal)
+    _check_transition(listing, ListingStatus.published)
+    _check_publishable(session, listing)
+    _claim_version(
+        session, listing, listing.version if expected_version is None else expected_version
+    )
+    now = at or utcnow()
+    listing.status = ListingStatus.published
+    listing.published_at = listing.published_at or now
+    listing.archived_at = None
+    _ensure_checkpoints(session, listing, listing.published_at.date())
+    session.add(listing)
+    session.flush()
+    session.refresh(listing)
+    _log_change(session, listing, "publish")
+    session.flush()
+    return listing
+
+
+def archive_listing(
+    session: Session,
+    *,
+    listing: Listing,
+    principal: Principal,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> Listing:
+    """Withdraw a listing from the public catalogue; it stays readable to its owner."""
+    ensure_can_edit(listing, principal)
+    _check_transition(listing, ListingStatus.archived)
+    _claim_version(
+        session, listing, listing.version if expected_version is None else expected_version
+    )
+    listing.status = ListingStatus.archived
+    listing.archived_at = at or utcnow()
+    session.add(listing)
+    session.flush()
+    session.refresh(listing)
+    _log_change(session, listing, "archive")
+    session.flush()
+    return listing
+
+
+def update_checkpoint(
+    session: Session,
+    *,
+    listing: Listing,
+    months: int,
+    data: CheckpointUpdate,
+    principal: Principal,
+) -> Checkpoint:
+    """Record progress at the 6- or 12-month follow-up."""
+    ensure_can_edit(listing, principal)
+    checkpoint = session.exec(
+        select(Checkpoint).where(Checkpoint.listing_id == listing.id, Checkpoint.months == months)
+    ).first()
+    if checkpoint is None:
+        raise NotFound(
+            f"no {months}-month checkpoint: checkpoints start when the listing is published",
+            field="months",
+        )
+    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(checkpoint, name, value)
+    checkpoint.updated_at = utcnow()
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint

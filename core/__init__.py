@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every domain uses: settings, database, errors, text types."""

@@ -1,0 +1,53 @@
+"""The application's one error family; ``api.errors`` turns it into HTTP responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class PreconditionRequired(AppError):
+    status_code = 428
+    code = "precondition_required"
+
+
+class InvalidInput(AppError):
+    """A value that is well-formed but breaks a rule (unknown city, min above max)."""
+
+    status_code = 422
+    code = "validation_error"

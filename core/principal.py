@@ -1,0 +1,33 @@
+"""Who is making a request: an organisation acting in one role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    publisher = "publisher"
+    investor = "investor"
+    organiser = "organiser"
+    admin = "admin"
+
+
+class OrganisationKind(StrEnum):
+    city_company = "city-company"
+    municipality = "municipality"
+    investor = "investor"
+    organiser = "organiser"
+    platform = "platform"
+
+
+@dataclass(frozen=True)
+class Principal:
+    organisation_id: int
+    organisation_slug: str
+    role: Role
+    api_key_id: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin

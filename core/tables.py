@@ -1,0 +1,15 @@
+"""Imports every table module so that ``SQLModel.metadata`` knows the whole schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel
+
+import api.models
+import catalog.models
+
+TABLE_MODULES = (api.models, catalog.models)
+
+
+def metadata() -> MetaData:
+    return SQLModel.metadata

@@ -1,0 +1,1 @@
+"""Demo data from the smart-city programme and its loader."""

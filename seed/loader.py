@@ -1,0 +1,104 @@
+"""Loads the demo catalogue in ``seed/data``: idempotent, so running it twice changes nothing.
+
+Cities, organisations and smart blocks are matched by slug and inserted when missing.
+Listings go through the catalogue service (the same validation and change log as the API)
+and are only created when their slug is new: a listing someone has edited since is
+never overwritten by the demo data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from catalog import service
+from catalog.models import City, Listing, Organisation, SmartBlock
+from catalog.schemas import ListingCreate
+from catalog.taxonomy import ListingStatus
+from core.principal import Principal, Role
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass
+class SeedReport:
+    cities: int = 0
+    organisations: int = 0
+    smart_blocks: int = 0
+    listings: int = 0
+
+    def total(self) -> int:
+        return self.cities + self.organisations + self.smart_blocks + self.listings
+
+
+def _read(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return data
+
+
+def _by_slug(session: Session, model: Any, slug: str) -> Any:
+    return session.exec(select(model).where(model.slug == slug)).first()
+
+
+def _load_city(session: Session, record: dict[str, Any], report: SeedReport) -> None:
+    fields = {k: v for k, v in record.items() if k not in ("organisation", "smart_blocks")}
+    city = _by_slug(session, City, record["slug"])
+    if city is None:
+        city = City(**fields)
+        session.add(city)
+        session.flush()
+        report.cities += 1
+    organisation = record["organisation"]
+    if _by_slug(session, Organisation, organisation["slug"]) is None:
+        session.add(Organisation(**organisation, city_id=city.id))
+        report.organisations += 1
+    for block in record["smart_blocks"]:
+        if _by_slug(session, SmartBlock, block["slug"]) is None:
+            session.add(SmartBlock(**block, city_id=city.id))
+            report.smart_blocks += 1
+    session.flush()
+
+
+def _publisher_of(session: Session, slug: str) -> Principal:
+    organisation = _by_slug(session, Organisation, slug)
+    if organisation is None:
+        raise ValueError(f"seed listing names unknown organisation '{slug}'")
+    return Principal(
+        organisation_id=organisation.id,
+        organisation_slug=organisation.slug,
+        role=Role.publisher,
+        api_key_id=0,
+    )
+
+
+def _load_listing(session: Session, record: dict[str, Any], report: SeedReport) -> None:
+    if _by_slug(session, Listing, record["slug"]) is not None:
+        return
+    publisher = _publisher_of(session, record["organisation"])
+    data = ListingCreate.model_validate(
+        {k: v for k, v in record.items() if k not in ("organisation", "status", "published_at")}
+    )
+    listing = service.create_listing(session, data=data, principal=publisher)
+    status = ListingStatus(record["status"])
+    if status is not ListingStatus.draft:
+        published = datetime.fromisoformat(record["published_at"]).replace(tzinfo=UTC)
+        service.publish_listing(session, listing=listing, principal=publisher, at=published)
+    if status is ListingStatus.archived:
+        service.archive_listing(session, listing=listing, principal=publisher)
+    report.listings += 1
+
+
+def load_seed(session: Session) -> SeedReport:
+    """Insert whatever part of the demo catalogue is missing; returns what was added."""
+    report = SeedReport()
+    for city in _read("cities.json"):
+        _load_city(session, city, report)
+    for listing in _read("listings.json"):
+        _load_listing(session, listing, report)
+    session.flush()
+    return report

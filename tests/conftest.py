@@ -1,0 +1,107 @@
+"""Fixtures: every test runs on SQLite, and also on PostgreSQL when
+``CITYDEAL_TEST_DATABASE_URL`` is set. Each test gets a fresh database: the schema is
+migrated once per run, and each test runs inside a transaction that is rolled back.
+The HTTP client drives the real app in-process over ASGI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Connection, Engine, text
+from sqlmodel import Session
+
+from api.deps import get_session
+from api.main import create_app
+from core.db import make_engine, unit_of_work
+from core.migrate import upgrade
+from tests.factories import World, build_world
+
+POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A freshly migrated database for the whole run, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        assert POSTGRES_URL is not None
+        # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
+        _reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """A session whose commits only release a savepoint of the test's transaction."""
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    """Two cities with publishers, an investor and their API keys."""
+    world = build_world(session)
+    session.commit()
+    return world
+
+
+@pytest.fixture
+def app(connection: Connection) -> FastAPI:
+    app = create_app()
+
+    def session_in_test_transaction() -> Iterator[Session]:
+        with unit_of_work(connection, join_transaction_mode="create_savepoint") as session:
+            yield session
+
+    app.dependency_overrides[get_session] = session_in_test_transaction
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,139 @@
+"""Test data builders: one place that knows how to make a valid city, key or listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import MetaData, select
+from sqlmodel import Session
+
+from api.auth import issue_key
+from catalog.models import City, Organisation, SmartBlock
+from core.principal import OrganisationKind, Role
+from core.tables import metadata
+
+
+@dataclass
+class World:
+    nakhon_sawan_key: str
+    rayong_key: str
+    investor_key: str
+    admin_key: str
+
+
+def _city(session: Session, slug: str, province: str, name_th: str, name_en: str) -> City:
+    city = City(
+        slug=slug,
+        province_code=province,
+        name_th=name_th,
+        name_en=name_en,
+        kind="city-municipality",
+        is_pilot=True,
+        lat=15.7,
+        lon=100.1,
+    )
+    session.add(city)
+    session.flush()
+    return city
+
+
+def build_world(session: Session) -> World:
+    nakhon_sawan = _city(session, "nakhon-sawan", "60", "เทศบาลนครนครสวรรค์", "Nakhon Sawan")
+    rayong = _city(session, "rayong", "21", "เทศบาลนครระยอง", "Rayong")
+    session.add_all(
+        [
+            SmartBlock(
+                slug="nakhon-sawan-old-market",
+                city_id=nakhon_sawan.id,
+                name_th="ย่านตลาดเก่า",
+                name_en="Old Market",
+            ),
+            SmartBlock(
+                slug="rayong-riverfront",
+                city_id=rayong.id,
+                name_th="ริมน้ำระยอง",
+                name_en="Rayong Riverfront",
+            ),
+        ]
+    )
+    for slug, city, kind in [
+        ("ns-dev", nakhon_sawan, OrganisationKind.city_company),
+        ("rayong-dev", rayong, OrganisationKind.city_company),
+        ("siam-infra-fund", None, OrganisationKind.investor),
+        ("citydeal-ops", None, OrganisationKind.platform),
+    ]:
+        session.add(
+            Organisation(
+                slug=slug,
+                name_th=slug,
+                name_en=slug,
+                kind=kind,
+                city_id=city.id if city else None,
+            )
+        )
+    session.flush()
+    return World(
+        nakhon_sawan_key=issue_key(session, organisation_slug="ns-dev", role=Role.publisher)[1],
+        rayong_key=issue_key(session, organisation_slug="rayong-dev", role=Role.publisher)[1],
+        investor_key=issue_key(session, organisation_slug="siam-infra-fund", role=Role.investor)[1],
+        admin_key=issue_key(session, organisation_slug="citydeal-ops", role=Role.admin)[1],
+    )
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def listing_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid create body for a trade listing in Nakhon Sawan."""
+    payload: dict[str, Any] = {
+        "kind": "trade",
+        "sector": "agri-food-processing",
+        "city": "nakhon-sawan",
+        "smart_block": "nakhon-sawan-old-market",
+        "stage": "ready-for-investment",
+        "title_th": "โรงงานผลิตลูกชิ้นปลา",
+        "title_en": "Fish-ball factory",
+        "summary_th": "โรงงานลูกชิ้นปลาขนาดเล็กใกล้บึงบอระเพ็ด",
+        "summary_en": "A small fish-ball factory near Bueng Boraphet.",
+        "description_th": "ใช้ปลาน้ำจืดจากบึงบอระเพ็ด ส่งตลาดในจังหวัดและภาคเหนือตอนล่าง",
+        "description_en": "Uses freshwater fish from Bueng Boraphet for the lower north.",
+        "capital_min_thb": 5_000_000,
+        "capital_max_thb": 12_000_000,
+        "investment_models": ["equity", "joint-venture"],
+        "expected_irr_pct": 14.5,
+        "payback_years": 4.5,
+        "incentives": [{"title_th": "สิทธิประโยชน์ BOI", "title_en": "BOI privileges"}],
+        "documents": [{"title": "Business plan", "url": "https://docs.example/plan.pdf"}],
+        "contacts": [{"name": "นายสมชาย ใจดี", "role": "Investment officer"}],
+        "how_to_invest": [
+            {
+                "title_th": "จดทะเบียนบริษัท",
+                "title_en": "Register the company",
+                "office": "กรมพัฒนาธุรกิจการค้า",
+                "typical_days": 3,
+                "last_verified": "2026-09-01",
+            },
+            {
+                "title_th": "ขอใบอนุญาตประกอบกิจการโรงงาน",
+                "title_en": "Apply for the factory licence",
+                "office": "สำนักงานอุตสาหกรรมจังหวัดนครสวรรค์",
+                "permit": "ร.ง.4",
+                "typical_days": 45,
+                "last_verified": "2026-09-01",
+            },
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+def snapshot(session: Session, schema: MetaData | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, for asserting that a request changed nothing."""
+    session.expire_all()
+    tables = (schema or metadata()).sorted_tables
+    return {
+        table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
+        for table in tables
+    }
