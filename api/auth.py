@@ -57,7 +57,8 @@ def resolve_key(session: Session, key: str) -> Principal:
     ):
         raise Unauthorized("unknown or revoked API key", field="authorization")
     organisation = session.get(Organisation, row.organisation_id)
-    assert organisation is not None and row.id is not None
+    assert organisation is not None
+    assert row.id is not None
     return Principal(
         organisation_id=row.organisation_id,
         organisation_slug=organisation.slug,

@@ -7,9 +7,10 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import ColumnElement, delete, desc, func, or_, update
 from sqlmodel import Session, col, select
 
 from catalog.models import (
@@ -40,7 +41,7 @@ from catalog.schemas import (
     SmartBlockPublic,
     SmartBlockRef,
 )
-from catalog.taxonomy import CheckpointStatus, ListingKind, ListingStatus
+from catalog.taxonomy import CheckpointStatus, CityKind, ListingKind, ListingStatus
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from core.principal import Principal, Role
@@ -102,7 +103,7 @@ def _cities_public(session: Session, cities: Sequence[City]) -> list[CityPublic]
             slug=c.slug,
             name_th=c.name_th,
             name_en=c.name_en,
-            kind=c.kind,  # type: ignore[arg-type]
+            kind=CityKind(c.kind),
             province=ProvincePublic.model_validate(
                 provinces[c.province_code], from_attributes=True
             ),
@@ -173,8 +174,8 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
         stmt = stmt.where(Listing.capital_max_thb >= filters.capital_min)
 
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    order = {
-        ListingSort.newest: (col(Listing.published_at).desc(), col(Listing.id).desc()),
+    order: tuple[ColumnElement[Any], ...] = {
+        ListingSort.newest: (desc(col(Listing.published_at)), col(Listing.id).desc()),
         ListingSort.capital_asc: (col(Listing.capital_min_thb).asc(), col(Listing.id).asc()),
         ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
     }[filters.sort]
@@ -303,6 +304,11 @@ def ensure_can_edit(listing: Listing, principal: Principal) -> None:
         raise Forbidden("this listing belongs to another organisation", field="listing")
 
 
+def _id(row: City | SmartBlock | Organisation | Listing) -> int:
+    assert row.id is not None, "row must be flushed before its id is used"
+    return row.id
+
+
 def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
 
@@ -311,7 +317,7 @@ def _unique_slug(session: Session, base: str) -> str:
     taken = set(
         session.exec(
             select(Listing.slug).where(
-                or_(Listing.slug == base, col(Listing.slug).like(f"{base}-%"))
+                or_(col(Listing.slug) == base, col(Listing.slug).like(f"{base}-%"))
             )
         )
     )
@@ -413,8 +419,8 @@ def create_listing(session: Session, *, data: ListingCreate, principal: Principa
         slug=data.slug or _unique_slug(session, base_slug),
         organisation_id=principal.organisation_id,
         status=ListingStatus.draft,
-        city_id=city.id,
-        smart_block_id=block.id if block else None,
+        city_id=_id(city),
+        smart_block_id=_id(block) if block else None,
     )
     _check_capital(listing)
     session.add(listing)
@@ -452,7 +458,7 @@ def update_listing(
             else (current_block.slug if current_block else None),
             principal=principal,
         )
-        listing.city_id, listing.smart_block_id = city.id or 0, block.id if block else None
+        listing.city_id, listing.smart_block_id = _id(city), _id(block) if block else None
     for name, value in changes.items():
         if name not in _CHILD_FIELDS:
             setattr(listing, name, value)

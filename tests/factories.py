@@ -45,13 +45,13 @@ def build_world(session: Session) -> World:
         [
             SmartBlock(
                 slug="nakhon-sawan-old-market",
-                city_id=nakhon_sawan.id,
+                city_id=nakhon_sawan.id or 0,
                 name_th="ย่านตลาดเก่า",
                 name_en="Old Market",
             ),
             SmartBlock(
                 slug="rayong-riverfront",
-                city_id=rayong.id,
+                city_id=rayong.id or 0,
                 name_th="ริมน้ำระยอง",
                 name_en="Rayong Riverfront",
             ),

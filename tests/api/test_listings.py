@@ -74,7 +74,8 @@ async def test_publish_makes_it_public_and_schedules_checkpoints(
     assert public.status_code == 200
     assert public.headers["etag"] == '"v2"'
     listed = (await client.get("/v1/listings")).json()
-    assert listed["count"] == 1 and listed["data"][0]["slug"] == "fish-ball-factory"
+    assert listed["count"] == 1
+    assert listed["data"][0]["slug"] == "fish-ball-factory"
 
 
 async def test_archived_listing_leaves_the_catalogue(
@@ -86,7 +87,8 @@ async def test_archived_listing_leaves_the_catalogue(
         "/v1/listings/fish-ball-factory/archive", headers=auth(world.nakhon_sawan_key)
     )
     assert archived.status_code == 200
-    assert archived.json()["status"] == "archived" and archived.json()["archived_at"]
+    assert archived.json()["status"] == "archived"
+    assert archived.json()["archived_at"]
     assert (await client.get("/v1/listings/fish-ball-factory")).status_code == 404
     assert (await client.get("/v1/listings")).json()["count"] == 0
     again = await client.post(
@@ -111,7 +113,8 @@ async def test_update_needs_the_current_version(client: httpx.AsyncClient, world
         headers={**headers, "If-Match": '"v1"'},
     )
     assert first.status_code == 200, first.text
-    assert first.json()["version"] == 2 and first.json()["stage"] == "tendering"
+    assert first.json()["version"] == 2
+    assert first.json()["stage"] == "tendering"
     assert first.headers["etag"] == '"v2"'
 
     stale = await client.patch(
@@ -210,7 +213,8 @@ async def test_slugs_are_unique_and_stable(client: httpx.AsyncClient, world: Wor
         json=listing_payload(slug=first["slug"]),
         headers=auth(world.nakhon_sawan_key),
     )
-    assert taken.status_code == 409 and taken.json()["field"] == "slug"
+    assert taken.status_code == 409
+    assert taken.json()["field"] == "slug"
     renamed = await client.patch(
         "/v1/listings/fish-ball-factory",
         json={"title_en": "Smoked fish-ball plant"},
