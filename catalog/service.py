@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, delete, desc, func, or_, update
+from sqlalchemy import delete, desc, func, or_, update
 from sqlmodel import Session, col, select
 
 from catalog.models import (
@@ -174,7 +174,7 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
         stmt = stmt.where(Listing.capital_max_thb >= filters.capital_min)
 
     total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
-    order: tuple[ColumnElement[Any], ...] = {
+    order: tuple[Any, ...] = {
         ListingSort.newest: (desc(col(Listing.published_at)), col(Listing.id).desc()),
         ListingSort.capital_asc: (col(Listing.capital_min_thb).asc(), col(Listing.id).asc()),
         ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
