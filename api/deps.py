@@ -6,13 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import resolve_key
-from core.db import engine_for, unit_of_work
+from core.db import engine_for, for_writing, unit_of_work
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.principal import Principal, Role
 from core.settings import Settings, get_settings
@@ -24,8 +24,15 @@ def get_engine(settings: SettingsDep) -> Engine:
     return engine_for(settings.database_url)
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_session(
+    request: Request, engine: Annotated[Engine, Depends(get_engine)]
+) -> Iterator[Session]:
     """The request's one unit of work: committed if the route succeeds, else rolled back."""
+    if request.method not in _SAFE_METHODS:
+        engine = for_writing(engine)
     with unit_of_work(engine) as session:
         yield session
 

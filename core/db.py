@@ -15,6 +15,14 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 
+WRITE_INTENT = "citydeal_write_intent"
+
+
+def for_writing(engine: Engine) -> Engine:
+    """The same engine, marked so that SQLite transactions take the write lock at BEGIN."""
+    return engine.execution_options(**{WRITE_INTENT: True})
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -51,7 +59,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes fails at once ("database is
+    # locked") if another writer committed in between; one that declares its intent to
+    # write takes the write lock up front and waits its turn instead.
+    immediate = connection.get_execution_options().get(WRITE_INTENT, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:

@@ -105,3 +105,25 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A separate, migrated database whose commits are real: for tests of concurrency
+    between several connections, which a rolled-back test transaction cannot show."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'scratch.db'}"
+        upgrade(url)
+        yield url
+        return
+    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"citydeal_scratch_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    url = database_url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()

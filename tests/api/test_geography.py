@@ -33,4 +33,5 @@ async def test_taxonomy_lists_sectors_with_parents(client: httpx.AsyncClient) ->
     assert sectors["health-supply-chain"]["parent"] == "health"
     assert sectors["transport"]["parent"] is None
     assert sectors["agri-food-processing"]["name_th"] == "แปรรูปเกษตรและอาหาร"
-    assert body["stages"][0] == "idea" and body["stages"][-1] == "operating"
+    assert body["stages"][0] == "idea"
+    assert body["stages"][-1] == "operating"
