@@ -14,7 +14,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
-
 WRITE_INTENT = "citydeal_write_intent"
 
 
