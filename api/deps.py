@@ -12,7 +12,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.auth import resolve_key
-from core.db import engine_for, for_writing, unit_of_work
+from catalog.search import search_index_for
+from catalog.search.base import SearchIndex
+from catalog.search.sync import catch_up_quietly
+from catalog.service import LISTINGS_CHANGED
+from core.db import after_commit, engine_for, for_writing, unit_of_work
 from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.principal import Principal, Role
 from core.settings import Settings, get_settings
@@ -97,3 +101,21 @@ IfMatchDep = Annotated[int | None, Depends(if_match_version)]
 
 def etag(version: int) -> str:
     return f'"v{version}"'
+
+
+def get_search_index(settings: SettingsDep) -> SearchIndex:
+    return search_index_for(settings)
+
+
+SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
+
+
+def sync_search_after_commit(session: SessionDep, index: SearchDep) -> None:
+    """Once a request that changed listings commits, bring the search index up to date,
+    so a publisher finds what it just published. Failures are left to the next catch-up."""
+
+    def hook(committed: Session) -> None:
+        if committed.info.pop(LISTINGS_CHANGED, False):
+            catch_up_quietly(committed, index)
+
+    after_commit(session, hook)

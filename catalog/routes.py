@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import (
     IfMatchDep,
+    SearchDep,
+    sync_search_after_commit,
     OptionalPrincipalDep,
     PublisherDep,
     SessionDep,
@@ -28,6 +30,8 @@ from catalog.schemas import (
     ListingUpdate,
     OwnListingFilters,
     ProvincesPublic,
+    SearchParams,
+    SearchResponse,
     SectorPublic,
     TaxonomyPublic,
 )
@@ -41,6 +45,7 @@ from catalog.taxonomy import (
 from core.errors import PreconditionRequired
 
 router = APIRouter(prefix="/v1")
+SyncSearch = [Depends(sync_search_after_commit)]
 
 ListingRef = Annotated[
     str,
@@ -117,6 +122,14 @@ def list_listings(
     )
 
 
+@router.get("/search", tags=["search"], responses=error_responses(422, 503))
+def search(
+    session: SessionDep, index: SearchDep, params: Annotated[SearchParams, Query()]
+) -> SearchResponse:
+    """Search published listings in Thai or English, with filters, facets and highlights."""
+    return service.search_catalogue(session, index=index, params=params)
+
+
 @router.get("/me/listings", tags=["listings"], responses=error_responses(401, 403, 422))
 def list_my_listings(
     session: SessionDep,
@@ -135,6 +148,7 @@ def list_my_listings(
 
 @router.post(
     "/listings",
+    dependencies=SyncSearch,
     tags=["listings"],
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(400, 401, 403, 409, 413, 422),
@@ -156,6 +170,7 @@ def get_listing(listing: ListingDep, session: SessionDep, response: Response) ->
 
 @router.patch(
     "/listings/{ref}",
+    dependencies=SyncSearch,
     tags=["listings"],
     responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
 )
@@ -184,6 +199,7 @@ def update_listing(
 
 @router.post(
     "/listings/{ref}/publish",
+    dependencies=SyncSearch,
     tags=["listings"],
     responses=error_responses(401, 403, 404, 409, 412, 422),
 )
@@ -203,6 +219,7 @@ def publish_listing(
 
 @router.post(
     "/listings/{ref}/archive",
+    dependencies=SyncSearch,
     tags=["listings"],
     responses=error_responses(401, 403, 404, 409, 412),
 )

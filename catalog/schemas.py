@@ -7,15 +7,18 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     EmailStr,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
+from catalog.search.base import SearchSort
 from catalog.taxonomy import (
     CheckpointStatus,
     CityKind,
@@ -35,8 +38,10 @@ from core.text import (
     Slug,
     Summary,
     Title,
+    clean_text,
 )
 
+MAX_QUERY_CHARS = 1_000
 # Ten trillion baht: far above any municipal project, far below a BIGINT overflow.
 MAX_THB = 10_000_000_000_000
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
@@ -318,11 +323,11 @@ class ListingSort(StrEnum):
     capital_desc = "capital_desc"
 
 
-class ListingFilters(StrictModel):
-    """Query parameters of the listing catalogue; every filter is optional."""
+class CatalogueFilters(StrictModel):
+    """Filters shared by the catalogue listing and search; every one optional."""
 
     kind: ListingKind | None = None
-    sector: Sector | None = None
+    sector: Sector | None = Field(default=None, description="A parent sector includes children.")
     province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
     city: Slug | None = None
     smart_block: Slug | None = None
@@ -330,9 +335,8 @@ class ListingFilters(StrictModel):
     model: InvestmentModel | None = None
     capital_min: Thb | None = Field(default=None, description="Lower end of the ticket range.")
     capital_max: Thb | None = Field(default=None, description="Upper end of the ticket range.")
-    sort: ListingSort = ListingSort.newest
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    offset: Annotated[int, Field(ge=0, le=10_000)] = 0
 
     @field_validator("capital_max")
     @classmethod
@@ -341,6 +345,36 @@ class ListingFilters(StrictModel):
         if capital_max is not None and capital_min is not None and capital_min > capital_max:
             raise ValueError("capital_max must not be below capital_min")
         return capital_max
+
+
+class ListingFilters(CatalogueFilters):
+    sort: ListingSort = ListingSort.newest
+
+
+class SearchParams(CatalogueFilters):
+    q: Annotated[
+        str,
+        StringConstraints(max_length=MAX_QUERY_CHARS),
+        AfterValidator(clean_text),
+    ] = Field(default="", description="Words in Thai or English; the last one may be partial.")
+    sort: SearchSort = SearchSort.relevance
+
+
+class SearchHitPublic(BaseModel):
+    listing: ListingPublic
+    score: float
+    highlights: dict[str, str] = Field(
+        description="Title and summary fields with matches in <mark>; the text is HTML-escaped."
+    )
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHitPublic]
+    count: int
+    facets: dict[str, dict[str, int]]
+    limit: int
+    offset: int
+    engine: str
 
 
 class OwnListingFilters(StrictModel):

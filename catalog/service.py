@@ -26,6 +26,7 @@ from catalog.models import (
 )
 from catalog.schemas import (
     CheckpointPublic,
+    CatalogueFilters,
     CheckpointUpdate,
     CityPublic,
     CityRef,
@@ -38,12 +39,23 @@ from catalog.schemas import (
     OrganisationRef,
     OwnListingFilters,
     ProvincePublic,
+    SearchHitPublic,
+    SearchParams,
+    SearchResponse,
     SmartBlockPublic,
     SmartBlockRef,
 )
+from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
 from catalog.taxonomy import CheckpointStatus, CityKind, ListingKind, ListingStatus
 from core.db import utcnow
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    ServiceUnavailable,
+)
 from core.principal import Principal, Role
 
 CHECKPOINT_MONTHS = (6, 12)
@@ -145,6 +157,20 @@ def find_listing(session: Session, *, ref: str, viewer: Principal | None) -> Lis
     return listing
 
 
+def _referenced_places(
+    session: Session, filters: CatalogueFilters
+) -> tuple[Province | None, City | None, SmartBlock | None]:
+    """The province, city and smart block a filter names; 422 for one that does not exist."""
+    province = None
+    if filters.province:
+        province = session.get(Province, filters.province)
+        if province is None:
+            raise InvalidInput(f"unknown province '{filters.province}'", field="province")
+    city = get_city(session, slug=filters.city) if filters.city else None
+    block = get_smart_block(session, slug=filters.smart_block) if filters.smart_block else None
+    return province, city, block
+
+
 def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[Listing], int]:
     """Published listings matching ``filters``, one page, and the total."""
     stmt = select(Listing).where(Listing.status == ListingStatus.published)
@@ -154,15 +180,13 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
         stmt = stmt.where(Listing.sector == filters.sector)
     if filters.stage:
         stmt = stmt.where(Listing.stage == filters.stage)
-    if filters.province:
-        if session.get(Province, filters.province) is None:
-            raise InvalidInput(f"unknown province '{filters.province}'", field="province")
-        in_province = select(City.id).where(City.province_code == filters.province)
+    province, city, block = _referenced_places(session, filters)
+    if province:
+        in_province = select(City.id).where(City.province_code == province.code)
         stmt = stmt.where(col(Listing.city_id).in_(in_province))
-    if filters.city:
-        stmt = stmt.where(Listing.city_id == get_city(session, slug=filters.city).id)
-    if filters.smart_block:
-        block = get_smart_block(session, slug=filters.smart_block)
+    if city:
+        stmt = stmt.where(Listing.city_id == city.id)
+    if block:
         stmt = stmt.where(Listing.smart_block_id == block.id)
     if filters.model:
         accepting = select(ListingModel.listing_id).where(ListingModel.model == filters.model)
@@ -181,6 +205,45 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
     }[filters.sort]
     page = session.exec(stmt.order_by(*order).limit(filters.limit).offset(filters.offset)).all()
     return list(page), total
+
+
+def search_catalogue(
+    session: Session, *, index: SearchIndex, params: SearchParams
+) -> SearchResponse:
+    """Full-text search with filters and facets; the index ranks, the database supplies
+    the listings (so a hit the index still holds after an unpublish is dropped)."""
+    _referenced_places(session, params)
+    query = SearchQuery(
+        text=params.q,
+        filters=SearchFilters(
+            **params.model_dump(include=set(SearchFilters.__dataclass_fields__), mode="json")
+        ),
+        sort=params.sort,
+        limit=params.limit,
+        offset=params.offset,
+    )
+    try:
+        result = index.search(query)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
+    ids = [hit.id for hit in result.hits]
+    rows = session.exec(
+        select(Listing).where(col(Listing.id).in_(ids), Listing.status == ListingStatus.published)
+    ).all()
+    by_id = {listing.id: listing for listing in listings_public(session, rows)}
+    hits = [
+        SearchHitPublic(listing=by_id[hit.id], score=hit.score, highlights=hit.highlights)
+        for hit in result.hits
+        if hit.id in by_id
+    ]
+    return SearchResponse(
+        hits=hits,
+        count=result.total,
+        facets=result.facets,
+        limit=params.limit,
+        offset=params.offset,
+        engine=index.name,
+    )
 
 
 def list_own(
@@ -373,9 +436,13 @@ def _replace_steps(session: Session, listing_id: int, steps: Sequence[object]) -
     )
 
 
+LISTINGS_CHANGED = "citydeal_listings_changed"
+
+
 def _log_change(session: Session, listing: Listing, action: str) -> None:
     assert listing.id is not None
     session.add(ListingChange(listing_id=listing.id, version=listing.version, action=action))
+    session.info[LISTINGS_CHANGED] = True
 
 
 def _claim_version(session: Session, listing: Listing, expected_version: int) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -84,6 +84,14 @@ def engine_for(url: str) -> Engine:
     return make_engine(url)
 
 
+AFTER_COMMIT = "citydeal_after_commit"
+
+
+def after_commit(session: Session, hook: Callable[[Session], None]) -> None:
+    """Run ``hook(session)`` once the unit of work has committed (never if it fails)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(hook)
+
+
 @contextmanager
 def unit_of_work(bind: Engine | Connection, **options: Any) -> Iterator[Session]:
     """A session that commits if the block succeeds and rolls back if it raises."""
@@ -94,3 +102,5 @@ def unit_of_work(bind: Engine | Connection, **options: Any) -> Iterator[Session]
             session.rollback()
             raise
         session.commit()
+        for hook in session.info.pop(AFTER_COMMIT, []):
+            hook(session)

@@ -51,3 +51,8 @@ class InvalidInput(AppError):
 
     status_code = 422
     code = "validation_error"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"

@@ -7,6 +7,7 @@ The HTTP client drives the real app in-process over ASGI.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from fastapi import FastAPI
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
-from api.deps import get_session
+from api.deps import get_search_index, get_session
+from catalog.search.base import SearchIndex
+from catalog.search.meili_engine import MeiliIndex
+from catalog.search.tantivy_engine import TantivyIndex
 from api.main import create_app
 from core.db import make_engine, unit_of_work
 from core.migrate import upgrade
@@ -83,9 +87,35 @@ def world(session: Session) -> World:
     return world
 
 
+MEILI_URL = os.environ.get("CITYDEAL_MEILI_URL")
+ENGINES = ["tantivy", "meilisearch"]
+
+
+@pytest.fixture(params=ENGINES)
+def search_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
+    """Each available engine in turn, empty, for one test."""
+    if request.param == "tantivy":
+        index: SearchIndex = TantivyIndex(tmp_path / "search")
+    else:
+        if not MEILI_URL:
+            pytest.skip("Meilisearch contract tests need CITYDEAL_MEILI_URL (no server here)")
+        index = MeiliIndex(
+            MEILI_URL, os.environ.get("CITYDEAL_MEILI_KEY"), index_uid=f"test_{uuid.uuid4().hex}"
+        )
+    yield index
+    index.close()
+
+
 @pytest.fixture
-def app(connection: Connection) -> FastAPI:
+def tantivy_index(tmp_path: Path) -> TantivyIndex:
+    return TantivyIndex(tmp_path / "search")
+
+
+@pytest.fixture
+def app(connection: Connection, tantivy_index: TantivyIndex) -> FastAPI:
+    """The real app on the test's transaction, with a fresh embedded search index."""
     app = create_app()
+    app.dependency_overrides[get_search_index] = lambda: tantivy_index
 
     def session_in_test_transaction() -> Iterator[Session]:
         with unit_of_work(connection, join_transaction_mode="create_savepoint") as session:

@@ -1,0 +1,228 @@
+"""Meilisearch through its official client, for deployments beyond one host.
+
+Documents carry the same analysed text as the embedded engine (Thai already segmented),
+plus the display fields; Meilisearch adds its own ranking, typo tolerance and prefix
+search on top. Our filters and sorts are translated into its syntax here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import meilisearch
+from meilisearch.errors import MeilisearchError
+
+from catalog.search.base import (
+    ProgressCallback,
+    SearchDocument,
+    SearchFilters,
+    SearchHit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    SearchSort,
+    SearchUnavailable,
+)
+from catalog.search.highlight import highlights_for
+
+DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
+FACET_ATTRIBUTES = {
+    "kind": "kind",
+    "sector": "sector",
+    "province": "province",
+    "city": "city",
+    "stage": "stage",
+    "model": "models",
+}
+TASK_TIMEOUT_MS = 5_000
+
+INDEX_SETTINGS: dict[str, Any] = {
+    # Order matters: Meilisearch's "attribute" rule ranks earlier attributes higher.
+    "searchableAttributes": ["title_terms", "summary_terms", "body_terms"],
+    "filterableAttributes": [
+        "kind",
+        "sector",
+        "sector_path",
+        "province",
+        "city",
+        "smart_block",
+        "stage",
+        "models",
+        "capital_min",
+        "capital_max",
+    ],
+    "sortableAttributes": ["published_ts", "capital_min", "capital_max"],
+    "displayedAttributes": ["id", "slug", *DISPLAY_FIELDS],
+    "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness"],
+    "typoTolerance": {"enabled": True, "minWordSizeForTypos": {"oneTypo": 5, "twoTypos": 9}},
+    "localizedAttributes": [{"attributePatterns": ["*_th", "*_terms"], "locales": ["tha", "eng"]}],
+    "pagination": {"maxTotalHits": 100_000},
+    "faceting": {"maxValuesPerFacet": 100},
+}
+
+
+def quote(value: str) -> str:
+    """A Meilisearch filter string literal: user text can never close the quotes."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def filter_expression(filters: SearchFilters) -> list[str]:
+    """Our filters as Meilisearch filter clauses, all of which must hold."""
+    equal = {
+        "kind": filters.kind,
+        "sector_path": filters.sector,
+        "province": filters.province,
+        "city": filters.city,
+        "smart_block": filters.smart_block,
+        "stage": filters.stage,
+        "models": filters.model,
+    }
+    clauses = [f"{name} = {quote(value)}" for name, value in equal.items() if value is not None]
+    if filters.capital_max is not None:
+        clauses.append(f"capital_min <= {int(filters.capital_max)}")
+    if filters.capital_min is not None:
+        clauses.append(f"capital_max >= {int(filters.capital_min)}")
+    return clauses
+
+
+def sort_expression(sort: SearchSort, has_text: bool) -> list[str]:
+    if sort is SearchSort.relevance:
+        return [] if has_text else ["published_ts:desc"]
+    return {
+        SearchSort.newest: ["published_ts:desc"],
+        SearchSort.capital_asc: ["capital_min:asc"],
+        SearchSort.capital_desc: ["capital_max:desc"],
+    }[sort]
+
+
+def search_parameters(query: SearchQuery) -> tuple[str, dict[str, Any]]:
+    """The ``q`` string and options Meilisearch gets for ``query``."""
+    analysed = query.analysed()
+    text = " ".join(term.term for term in analysed.terms)
+    options: dict[str, Any] = {
+        "limit": query.limit,
+        "offset": query.offset,
+        "filter": filter_expression(query.filters),
+        "sort": sort_expression(query.sort, not analysed.is_empty),
+        "matchingStrategy": "all",
+        "attributesToRetrieve": ["id", "slug", *DISPLAY_FIELDS],
+    }
+    if query.facets:
+        options["facets"] = list(FACET_ATTRIBUTES.values())
+    return text, options
+
+
+def to_document(doc: SearchDocument) -> dict[str, Any]:
+    return asdict(doc) | {"models": list(doc.models), "sector_path": list(doc.sector_path)}
+
+
+class MeiliIndex(SearchIndex):
+    name = "meilisearch"
+
+    def __init__(self, url: str, api_key: str | None, *, index_uid: str = "listings") -> None:
+        self._client = meilisearch.Client(url, api_key, timeout=5)
+        self._uid = index_uid
+        self._state_uid = f"{index_uid}_state"
+        self._configured = False
+
+    def _call(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return operation(*args, **kwargs)
+        except (MeilisearchError, OSError) as exc:  # requests' errors are OSErrors
+            raise SearchUnavailable(f"Meilisearch: {exc}") from exc
+
+    def _wait(self, task: Any) -> None:
+        self._call(self._client.wait_for_task, task.task_uid, timeout_in_ms=TASK_TIMEOUT_MS)
+
+    def configure(self) -> None:
+        """Create the indexes and apply our settings (idempotent)."""
+        for uid in (self._uid, self._state_uid):
+            self._wait(self._call(self._client.create_index, uid, {"primaryKey": "id"}))
+        index = self._client.index(self._uid)
+        self._wait(self._call(index.update_settings, INDEX_SETTINGS))
+        self._configured = True
+
+    def _index(self) -> Any:
+        if not self._configured:
+            self.configure()
+        return self._client.index(self._uid)
+
+    def applied_position(self) -> int:
+        self._index()
+        try:
+            state = self._client.index(self._state_uid).get_document("cursor")
+        except MeilisearchError:
+            return 0
+        except OSError as exc:
+            raise SearchUnavailable(f"Meilisearch: {exc}") from exc
+        return int(getattr(state, "position", 0))
+
+    def _record_position(self, position: int) -> None:
+        state = self._client.index(self._state_uid)
+        self._wait(self._call(state.add_documents, [{"id": "cursor", "position": position}]))
+
+    def apply(
+        self, upserts: Sequence[SearchDocument], deletions: Sequence[int], position: int
+    ) -> None:
+        index = self._index()
+        if deletions:
+            self._wait(self._call(index.delete_documents, [str(i) for i in deletions]))
+        if upserts:
+            self._wait(self._call(index.add_documents, [to_document(d) for d in upserts]))
+        self._record_position(max(position, self.applied_position()))
+
+    def rebuild(
+        self,
+        documents: Iterable[SearchDocument],
+        position: int,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        index = self._index()
+        self._wait(self._call(index.delete_all_documents))
+        batch: list[dict[str, Any]] = []
+        written = 0
+        for doc in documents:
+            batch.append(to_document(doc))
+            if len(batch) == 1000:
+                self._wait(self._call(index.add_documents, batch))
+                written += len(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            self._wait(self._call(index.add_documents, batch))
+            written += len(batch)
+            if progress:
+                progress(len(batch))
+        self._record_position(position)
+        return written
+
+    def count(self) -> int:
+        stats = self._call(self._index().get_stats)
+        return int(stats.number_of_documents)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        text, options = search_parameters(query)
+        raw = self._call(self._index().search, text, options)
+        analysed = query.analysed()
+        hits = [
+            SearchHit(
+                id=int(hit["id"]),
+                slug=hit["slug"],
+                score=float(hit.get("_rankingScore", 0.0)),
+                highlights=highlights_for({f: hit.get(f, "") for f in DISPLAY_FIELDS}, analysed),
+            )
+            for hit in raw["hits"]
+        ]
+        distribution = raw.get("facetDistribution", {})
+        facets = (
+            {
+                name: dict(distribution.get(attribute, {}))
+                for name, attribute in FACET_ATTRIBUTES.items()
+            }
+            if query.facets
+            else {}
+        )
+        return SearchResult(hits=hits, total=int(raw.get("estimatedTotalHits", 0)), facets=facets)

@@ -1,0 +1,268 @@
+"""The embedded engine: a tantivy index in a directory under ``var/``.
+
+Several processes on one host share the directory. Tantivy allows one ``IndexWriter``
+at a time (a lock file); a process that finds it taken reports ``SearchUnavailable``
+and leaves the change log to whoever holds it, or to its own next catch-up. Readers
+reload when the position file, rewritten after every commit, changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import Occur, Order, Query
+
+from catalog.search.analysis import AnalysedQuery, QueryTerm
+from catalog.search.base import (
+    FACETS,
+    ProgressCallback,
+    SearchDocument,
+    SearchHit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    SearchSort,
+    SearchUnavailable,
+)
+from catalog.search.highlight import highlights_for
+
+SCHEMA_VERSION = 1
+# Field boosts: a title match outranks a summary match, which outranks the body.
+FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+# Typo and prefix matches score a constant (times these weights), well under an exact
+# BM25 match, so exact results come first.
+TYPO_WEIGHT = 0.3
+PREFIX_WEIGHT = 0.5
+KEYWORD_FIELDS = ("kind", "sector", "province", "city", "smart_block", "stage")
+DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
+WRITER_HEAP_BYTES = 64_000_000
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in FIELD_BOOSTS:
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in (*KEYWORD_FIELDS, "sector_path", "model"):
+        builder.add_text_field(name, tokenizer_name="raw", fast=True)
+    for name in ("capital_min", "capital_max", "published_ts"):
+        builder.add_integer_field(name, indexed=True, fast=True)
+    builder.add_bytes_field("display", stored=True, indexed=False)
+    return builder.build()
+
+
+class TantivyIndex(SearchIndex):
+    name = "tantivy"
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / f"v{SCHEMA_VERSION}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._schema = _schema()
+        self._index = tantivy.Index(self._schema, path=str(self.directory))
+        self._position_file = self.directory / "position.json"
+        self._write_lock = threading.Lock()
+        self._seen_mtime = -1
+
+    # --- the change log position ------------------------------------------------------
+
+    def applied_position(self) -> int:
+        try:
+            return int(json.loads(self._position_file.read_text())["position"])
+        except FileNotFoundError:
+            return 0
+
+    def _record_position(self, position: int) -> None:
+        temporary = self._position_file.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps({"position": position}))
+        os.replace(temporary, self._position_file)
+
+    # --- writing ----------------------------------------------------------------------
+
+    def _writer(self) -> Any:
+        try:
+            return self._index.writer(WRITER_HEAP_BYTES, 1)
+        except ValueError as exc:
+            if "LockBusy" in str(exc):
+                raise SearchUnavailable("another process is writing the index") from exc
+            raise
+
+    def _document(self, doc: SearchDocument) -> tantivy.Document:
+        document = tantivy.Document()
+        document.add_integer("id", doc.id)
+        document.add_text("title", doc.title_terms)
+        document.add_text("summary", doc.summary_terms)
+        document.add_text("body", doc.body_terms)
+        for name in KEYWORD_FIELDS:
+            value = getattr(doc, name)
+            if value is not None:
+                document.add_text(name, value)
+        for sector in doc.sector_path:
+            document.add_text("sector_path", sector)
+        for model in doc.models:
+            document.add_text("model", model)
+        document.add_integer("capital_min", doc.capital_min)
+        document.add_integer("capital_max", doc.capital_max)
+        document.add_integer("published_ts", doc.published_ts)
+        display = {name: getattr(doc, name) for name in DISPLAY_FIELDS} | {"slug": doc.slug}
+        document.add_bytes("display", json.dumps(display, ensure_ascii=False).encode())
+        return document
+
+    def apply(
+        self, upserts: Sequence[SearchDocument], deletions: Sequence[int], position: int
+    ) -> None:
+        with self._write_lock:
+            writer = self._writer()
+            try:
+                for listing_id in {*deletions, *(doc.id for doc in upserts)}:
+                    writer.delete_documents_by_term("id", listing_id)
+                for doc in upserts:
+                    writer.add_document(self._document(doc))
+                writer.commit()
+                self._record_position(max(position, self.applied_position()))
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()  # also releases the lock file
+
+    def rebuild(
+        self,
+        documents: Iterable[SearchDocument],
+        position: int,
+        progress: ProgressCallback | None = None,
+    ) -> int:
+        with self._write_lock:
+            writer = self._writer()
+            written = 0
+            try:
+                writer.delete_all_documents()
+                for doc in documents:
+                    writer.add_document(self._document(doc))
+                    written += 1
+                    if progress is not None:
+                        progress(1)
+                writer.commit()
+                self._record_position(position)
+            except BaseException:
+                writer.rollback()
+                raise
+            finally:
+                writer.wait_merging_threads()
+        return written
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _searcher(self) -> Any:
+        try:
+            mtime = self._position_file.stat().st_mtime_ns
+        except FileNotFoundError:
+            mtime = 0
+        if mtime != self._seen_mtime:
+            self._index.reload()
+            self._seen_mtime = mtime
+        return self._index.searcher()
+
+    def count(self) -> int:
+        return int(self._searcher().num_docs)
+
+    def _text_clause(self, term: QueryTerm) -> Query:
+        clauses = []
+        for field, boost in FIELD_BOOSTS.items():
+            exact = Query.term_query(self._schema, field, term.term)
+            clauses.append((Occur.Should, Query.boost_query(exact, boost)))
+            if term.typos or term.prefix:
+                loose = Query.fuzzy_term_query(
+                    self._schema,
+                    field,
+                    term.term,
+                    distance=term.typos,
+                    transposition_cost_one=True,
+                    prefix=term.prefix,
+                )
+                weight = PREFIX_WEIGHT if term.prefix else TYPO_WEIGHT
+                clauses.append((Occur.Should, Query.boost_query(loose, boost * weight)))
+        return Query.boolean_query(clauses)
+
+    def _filter_clauses(self, query: SearchQuery) -> list[Query]:
+        f = query.filters
+        wanted = {
+            "kind": f.kind,
+            "sector_path": f.sector,
+            "province": f.province,
+            "city": f.city,
+            "smart_block": f.smart_block,
+            "stage": f.stage,
+            "model": f.model,
+        }
+        clauses = [
+            Query.term_query(self._schema, field, value)
+            for field, value in wanted.items()
+            if value is not None
+        ]
+        # Ticket range [a, b] overlaps capital range [min, max] when min <= b and max >= a.
+        if f.capital_max is not None:
+            clauses.append(
+                Query.range_query(
+                    self._schema, "capital_min", tantivy.FieldType.Integer, None, f.capital_max
+                )
+            )
+        if f.capital_min is not None:
+            clauses.append(
+                Query.range_query(
+                    self._schema, "capital_max", tantivy.FieldType.Integer, f.capital_min, None
+                )
+            )
+        return clauses
+
+    def _query(self, query: SearchQuery, analysed: AnalysedQuery) -> Query:
+        clauses = [(Occur.Must, self._text_clause(term)) for term in analysed.terms]
+        clauses += [(Occur.Must, clause) for clause in self._filter_clauses(query)]
+        if not clauses:
+            return Query.all_query()
+        return Query.boolean_query(clauses)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        analysed = query.analysed()
+        searcher = self._searcher()
+        tantivy_query = self._query(query, analysed)
+        sort = query.sort
+        if sort is SearchSort.relevance and analysed.is_empty:
+            sort = SearchSort.newest  # browsing: nothing to rank by relevance
+        order = {
+            SearchSort.newest: ("published_ts", Order.Desc),
+            SearchSort.capital_asc: ("capital_min", Order.Asc),
+            SearchSort.capital_desc: ("capital_max", Order.Desc),
+        }.get(sort)
+        options: dict[str, Any] = {"count": True, "offset": query.offset}
+        if order is not None:
+            options |= {"order_by_field": order[0], "order": order[1]}
+        found = searcher.search(tantivy_query, query.limit, **options)
+        hits = []
+        for key, address in found.hits:
+            stored = searcher.doc(address)
+            display = json.loads(stored.get_first("display"))
+            slug = display.pop("slug")
+            hits.append(
+                SearchHit(
+                    id=int(stored.get_first("id")),
+                    slug=slug,
+                    score=float(key) if order is None else 0.0,
+                    highlights=highlights_for(display, analysed),
+                )
+            )
+        facets = self._facets(searcher, tantivy_query) if query.facets else {}
+        return SearchResult(hits=hits, total=int(found.count or 0), facets=facets)
+
+    def _facets(self, searcher: Any, query: Query) -> dict[str, dict[str, int]]:
+        spec = {name: {"terms": {"field": name, "size": 100}} for name in FACETS}
+        raw = searcher.aggregate(query, spec)
+        return {
+            name: {bucket["key"]: int(bucket["doc_count"]) for bucket in raw[name]["buckets"]}
+            for name in FACETS
+        }
