@@ -135,7 +135,7 @@ def is_thai(term: str) -> bool:
 class QueryTerm:
     term: str
     typos: int  # edit distance tolerated
-    prefix: bool  # the word being typed: also matches as a prefix
+    prefix: str | None = None  # the word being typed, as typed: also matches as a prefix
 
 
 @dataclass(frozen=True)
@@ -159,17 +159,19 @@ MAX_QUERY_TERMS = 12
 
 
 def analyse_query(text: str) -> AnalysedQuery:
-    """Query terms with their typo budget; the last Latin word is a prefix unless the user
-    has finished typing it (trailing space). Thai stop words are dropped when other words
-    remain, so ``ลูกชิ้นใน`` does not demand that a listing contain ``ใน``."""
-    tokens = list(dict.fromkeys(terms(text)))[:MAX_QUERY_TERMS]
+    """Query terms with their typo budget. The last Latin word, unless followed by a space,
+    is still being typed: it also matches as a prefix of the word as typed (``elec`` finds
+    ``electric``; ``buses`` does not become the prefix ``bus`` of ``business``). Thai stop
+    words are dropped when other words remain, so ``ลูกชิ้นใน`` does not demand ``ใน``."""
+    text = unicodedata.normalize("NFC", text)
+    tokens = list({t.term: t for t in tokenize(text)}.values())[:MAX_QUERY_TERMS]
     stopwords = thai_stopword_set()
-    meaningful = [t for t in tokens if t not in stopwords] or tokens
+    meaningful = [t for t in tokens if t.term not in stopwords] or tokens
     typing = bool(text) and not text[-1].isspace()
     result = []
-    for index, term in enumerate(meaningful):
+    for index, token in enumerate(meaningful):
         last = index == len(meaningful) - 1
-        result.append(
-            QueryTerm(term, typo_budget(term), prefix=last and typing and not is_thai(term))
-        )
+        typed = text[token.start : token.end].casefold().replace("-", "")
+        prefix = typed if last and typing and not token.thai else None
+        result.append(QueryTerm(token.term, typo_budget(token.term), prefix))
     return AnalysedQuery(tuple(result))

@@ -61,7 +61,7 @@ class SearchDocument:
     models: tuple[str, ...]
     capital_min: int
     capital_max: int
-    published_ts: int
+    published_ts: int  # microseconds since the epoch
     title_th: str
     title_en: str
     summary_th: str

@@ -83,7 +83,7 @@ def build_documents(session: Session, listings: Sequence[Listing]) -> list[Searc
                 models=tuple(sorted(models[row.id])),
                 capital_min=row.capital_min_thb,
                 capital_max=row.capital_max_thb,
-                published_ts=int(row.published_at.timestamp()),
+                published_ts=int(row.published_at.timestamp() * 1_000_000),
                 title_th=row.title_th,
                 title_en=row.title_en,
                 summary_th=row.summary_th,

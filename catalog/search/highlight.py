@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from catalog.search.analysis import AnalysedQuery, QueryTerm, tokenize
 
@@ -14,10 +14,11 @@ SNIPPET_CHARS = 180
 
 def _matches(term: str, query_terms: tuple[QueryTerm, ...]) -> bool:
     for q in query_terms:
-        if term == q.term or (q.prefix and term.startswith(q.term)):
+        if term == q.term or (q.prefix and term.startswith(q.prefix)):
             return True
+        # Optimal string alignment: a swap of two letters is one typo, as in the engines.
         if q.typos and abs(len(term) - len(q.term)) <= q.typos:
-            if Levenshtein.distance(term, q.term, score_cutoff=q.typos) <= q.typos:
+            if OSA.distance(term, q.term, score_cutoff=q.typos) <= q.typos:
                 return True
     return False
 

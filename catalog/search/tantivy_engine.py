@@ -18,7 +18,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from catalog.search.analysis import AnalysedQuery, QueryTerm
+from catalog.search.analysis import AnalysedQuery, QueryTerm, typo_budget
 from catalog.search.base import (
     FACETS,
     ProgressCallback,
@@ -176,17 +176,18 @@ class TantivyIndex(SearchIndex):
         for field, boost in FIELD_BOOSTS.items():
             exact = Query.term_query(self._schema, field, term.term)
             clauses.append((Occur.Should, Query.boost_query(exact, boost)))
-            if term.typos or term.prefix:
-                loose = Query.fuzzy_term_query(
-                    self._schema,
-                    field,
-                    term.term,
-                    distance=term.typos,
+            if term.typos:
+                typo = Query.fuzzy_term_query(
+                    self._schema, field, term.term, distance=term.typos,
                     transposition_cost_one=True,
-                    prefix=term.prefix,
                 )
-                weight = PREFIX_WEIGHT if term.prefix else TYPO_WEIGHT
-                clauses.append((Occur.Should, Query.boost_query(loose, boost * weight)))
+                clauses.append((Occur.Should, Query.boost_query(typo, boost * TYPO_WEIGHT)))
+            if term.prefix:
+                typed = Query.fuzzy_term_query(
+                    self._schema, field, term.prefix, distance=typo_budget(term.prefix),
+                    transposition_cost_one=True, prefix=True,
+                )
+                clauses.append((Occur.Should, Query.boost_query(typed, boost * PREFIX_WEIGHT)))
         return Query.boolean_query(clauses)
 
     def _filter_clauses(self, query: SearchQuery) -> list[Query]:
