@@ -178,14 +178,21 @@ class TantivyIndex(SearchIndex):
             clauses.append((Occur.Should, Query.boost_query(exact, boost)))
             if term.typos:
                 typo = Query.fuzzy_term_query(
-                    self._schema, field, term.term, distance=term.typos,
+                    self._schema,
+                    field,
+                    term.term,
+                    distance=term.typos,
                     transposition_cost_one=True,
                 )
                 clauses.append((Occur.Should, Query.boost_query(typo, boost * TYPO_WEIGHT)))
             if term.prefix:
                 typed = Query.fuzzy_term_query(
-                    self._schema, field, term.prefix, distance=typo_budget(term.prefix),
-                    transposition_cost_one=True, prefix=True,
+                    self._schema,
+                    field,
+                    term.prefix,
+                    distance=typo_budget(term.prefix),
+                    transposition_cost_one=True,
+                    prefix=True,
                 )
                 clauses.append((Occur.Should, Query.boost_query(typed, boost * PREFIX_WEIGHT)))
         return Query.boolean_query(clauses)

@@ -22,45 +22,103 @@ INFRA = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
 
 CATALOGUE: list[tuple[str, dict[str, Any]]] = [
     ("ns", {"slug": "fish-balls"}),
-    ("ns", {**INFRA, "slug": "smart-poles", "sector": "digital-infrastructure", "stage": "tendering",
-            "title_th": "เสาอัจฉริยะเพื่อการสื่อสาร", "title_en": "Smart communication poles",
-            "summary_th": "เสาไฟอัจฉริยะพร้อมกล้องและไวไฟ", "summary_en": "Poles with cameras and Wi-Fi.",
+    (
+        "ns",
+        {
+            **INFRA,
+            "slug": "smart-poles",
+            "sector": "digital-infrastructure",
+            "stage": "tendering",
+            "title_th": "เสาอัจฉริยะเพื่อการสื่อสาร",
+            "title_en": "Smart communication poles",
+            "summary_th": "เสาไฟอัจฉริยะพร้อมกล้องและไวไฟ",
+            "summary_en": "Poles with cameras and Wi-Fi.",
             "description_th": "ติดตั้งเสาอัจฉริยะในย่านตลาดเก่า",
             "description_en": "Install smart poles downtown.",
-            "capital_min_thb": 200_000_000, "capital_max_thb": 300_000_000,
-            "investment_models": ["concession", "ppp"]}),
-    ("ns", {**INFRA, "slug": "downstream-wastewater", "sector": "water-management",
-            "title_th": "บำบัดน้ำเสียปลายน้ำ", "title_en": "Downstream wastewater treatment",
-            "summary_th": "ระบบบำบัดน้ำเสียปลายน้ำของเทศบาล", "summary_en": "Municipal wastewater.",
+            "capital_min_thb": 200_000_000,
+            "capital_max_thb": 300_000_000,
+            "investment_models": ["concession", "ppp"],
+        },
+    ),
+    (
+        "ns",
+        {
+            **INFRA,
+            "slug": "downstream-wastewater",
+            "sector": "water-management",
+            "title_th": "บำบัดน้ำเสียปลายน้ำ",
+            "title_en": "Downstream wastewater treatment",
+            "summary_th": "ระบบบำบัดน้ำเสียปลายน้ำของเทศบาล",
+            "summary_en": "Municipal wastewater.",
             "description_th": "ก่อสร้างระบบบำบัดน้ำเสียปลายน้ำ",
             "description_en": "A treatment plant at the river's end.",
-            "capital_min_thb": 400_000_000, "capital_max_thb": 600_000_000,
-            "investment_models": ["bot"], "stage": "idea"}),
-    ("ns", {"slug": "polar-cold-store", "sector": "cold-chain",
-            "title_th": "ห้องเย็นโพลาร์", "title_en": "Polar cold store",
+            "capital_min_thb": 400_000_000,
+            "capital_max_thb": 600_000_000,
+            "investment_models": ["bot"],
+            "stage": "idea",
+        },
+    ),
+    (
+        "ns",
+        {
+            "slug": "polar-cold-store",
+            "sector": "cold-chain",
+            "title_th": "ห้องเย็นโพลาร์",
+            "title_en": "Polar cold store",
             "summary_th": "ห้องเย็นสำหรับโรงงานอาหาร",
             "summary_en": "Cold storage for food factories.",
-            "description_th": "ห้องเย็นขนาด 2,000 ตัน", "description_en": "A 2,000-tonne cold store.",
-            "capital_min_thb": 30_000_000, "capital_max_thb": 60_000_000,
-            "investment_models": ["debt"]}),
-    ("rayong", {**INFRA, "slug": "rayong-e-bus", "city": "rayong", "sector": "public-transport",
-                "title_th": "ระบบรถเมล์ไฟฟ้าในเมือง", "title_en": "Electric city bus system",
-                "summary_th": "รถเมล์ไฟฟ้า 40 คัน", "summary_en": "Forty electric buses.",
-                "description_th": "เดินรถเมล์ไฟฟ้าสามเส้นทาง",
-                "description_en": "Three routes <script>alert(1)</script>.",
-                "capital_min_thb": 800_000_000, "capital_max_thb": 1_000_000_000,
-                "investment_models": ["ppp"], "stage": "feasibility-done"}),
-    ("rayong", {**INFRA, "slug": "rayong-solar", "city": "rayong", "sector": "renewable-energy",
-                "title_th": "โซลาร์รูฟท็อปอาคารเทศบาล", "title_en": "Solar rooftops <b>now</b>",
-                "summary_th": "ติดตั้งแผงโซลาร์บนหลังคา", "summary_en": "Rooftop solar panels.",
-                "description_th": "ผลิตไฟฟ้าใช้เอง", "description_en": "Self-consumption power.",
-                "capital_min_thb": 50_000_000, "capital_max_thb": 90_000_000,
-                "investment_models": ["equity", "ppp"], "stage": "ready-for-investment"}),
+            "description_th": "ห้องเย็นขนาด 2,000 ตัน",
+            "description_en": "A 2,000-tonne cold store.",
+            "capital_min_thb": 30_000_000,
+            "capital_max_thb": 60_000_000,
+            "investment_models": ["debt"],
+        },
+    ),
+    (
+        "rayong",
+        {
+            **INFRA,
+            "slug": "rayong-e-bus",
+            "city": "rayong",
+            "sector": "public-transport",
+            "title_th": "ระบบรถเมล์ไฟฟ้าในเมือง",
+            "title_en": "Electric city bus system",
+            "summary_th": "รถเมล์ไฟฟ้า 40 คัน",
+            "summary_en": "Forty electric buses.",
+            "description_th": "เดินรถเมล์ไฟฟ้าสามเส้นทาง",
+            "description_en": "Three routes <script>alert(1)</script>.",
+            "capital_min_thb": 800_000_000,
+            "capital_max_thb": 1_000_000_000,
+            "investment_models": ["ppp"],
+            "stage": "feasibility-done",
+        },
+    ),
+    (
+        "rayong",
+        {
+            **INFRA,
+            "slug": "rayong-solar",
+            "city": "rayong",
+            "sector": "renewable-energy",
+            "title_th": "โซลาร์รูฟท็อปอาคารเทศบาล",
+            "title_en": "Solar rooftops <b>now</b>",
+            "summary_th": "ติดตั้งแผงโซลาร์บนหลังคา",
+            "summary_en": "Rooftop solar panels.",
+            "description_th": "ผลิตไฟฟ้าใช้เอง",
+            "description_en": "Self-consumption power.",
+            "capital_min_thb": 50_000_000,
+            "capital_max_thb": 90_000_000,
+            "investment_models": ["equity", "ppp"],
+            "stage": "ready-for-investment",
+        },
+    ),
 ]
 
 
 @pytest.fixture
-async def engine_client(app: FastAPI, search_index: SearchIndex) -> AsyncIterator[httpx.AsyncClient]:
+async def engine_client(
+    app: FastAPI, search_index: SearchIndex
+) -> AsyncIterator[httpx.AsyncClient]:
     app.dependency_overrides[get_search_index] = lambda: search_index
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -76,10 +134,14 @@ async def catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.Asy
         created = await engine_client.post("/v1/listings", json=body, headers=auth(keys[owner]))
         assert created.status_code == 201, created.text
         slug = created.json()["slug"]
-        published = await engine_client.post(f"/v1/listings/{slug}/publish", headers=auth(keys[owner]))
+        published = await engine_client.post(
+            f"/v1/listings/{slug}/publish", headers=auth(keys[owner])
+        )
         assert published.status_code == 200, published.text
     draft = listing_payload(slug="secret-draft", title_en="Secret fish-ball draft")
-    assert (await engine_client.post("/v1/listings", json=draft, headers=auth(world.nakhon_sawan_key))).status_code == 201
+    assert (
+        await engine_client.post("/v1/listings", json=draft, headers=auth(world.nakhon_sawan_key))
+    ).status_code == 201
     return engine_client
 
 
@@ -114,10 +176,14 @@ async def _slugs(client: httpx.AsyncClient, **params: Any) -> list[str]:
         ("secret", []),
     ],
 )
-async def test_text_matching(catalogue: httpx.AsyncClient, q: str, expected: list[str] | None) -> None:
+async def test_text_matching(
+    catalogue: httpx.AsyncClient, q: str, expected: list[str] | None
+) -> None:
     found = await _slugs(catalogue, q=q)
     if expected is None:
-        assert {"fish-balls", "smart-poles", "downstream-wastewater", "polar-cold-store"} <= set(found)
+        assert {"fish-balls", "smart-poles", "downstream-wastewater", "polar-cold-store"} <= set(
+            found
+        )
         assert not {"rayong-e-bus", "rayong-solar"} & set(found)
     else:
         assert sorted(found) == sorted(expected)
@@ -150,12 +216,16 @@ async def test_last_word_matches_as_prefix(catalogue: httpx.AsyncClient) -> None
         ({"province": "60", "model": "ppp"}, ["smart-poles"]),
         ({"stage": "idea"}, ["downstream-wastewater"]),
         ({"smart_block": "nakhon-sawan-old-market"}, ["fish-balls", "polar-cold-store"]),
-        ({"capital_min": 60_000_000, "capital_max": 250_000_000},
-         ["polar-cold-store", "rayong-solar", "smart-poles"]),
+        (
+            {"capital_min": 60_000_000, "capital_max": 250_000_000},
+            ["polar-cold-store", "rayong-solar", "smart-poles"],
+        ),
         ({"q": "ไฟฟ้า", "city": "rayong"}, ["rayong-e-bus", "rayong-solar"]),
     ],
 )
-async def test_filters(catalogue: httpx.AsyncClient, params: dict[str, Any], expected: list[str]) -> None:
+async def test_filters(
+    catalogue: httpx.AsyncClient, params: dict[str, Any], expected: list[str]
+) -> None:
     assert sorted(await _slugs(catalogue, **params)) == expected
 
 
@@ -172,8 +242,14 @@ async def test_facets_count_the_filtered_result(catalogue: httpx.AsyncClient) ->
 
 async def test_sorting_and_pagination(catalogue: httpx.AsyncClient) -> None:
     ascending = await _slugs(catalogue, sort="capital_asc")
-    assert ascending == ["fish-balls", "polar-cold-store", "rayong-solar", "smart-poles",
-                         "downstream-wastewater", "rayong-e-bus"]
+    assert ascending == [
+        "fish-balls",
+        "polar-cold-store",
+        "rayong-solar",
+        "smart-poles",
+        "downstream-wastewater",
+        "rayong-e-bus",
+    ]
     descending = await _slugs(catalogue, sort="capital_desc")
     assert descending[0] == "rayong-e-bus"
     newest = await _slugs(catalogue)  # empty query browses newest first
@@ -195,12 +271,18 @@ async def test_highlights_mark_matches_and_escape_text(catalogue: httpx.AsyncCli
     assert "<mark>Fish-ball</mark>" in typo["highlights"]["title_en"]
 
 
-async def test_archived_listing_leaves_the_index(catalogue: httpx.AsyncClient, world: World) -> None:
+async def test_archived_listing_leaves_the_index(
+    catalogue: httpx.AsyncClient, world: World
+) -> None:
     assert await _slugs(catalogue, q="ลูกชิ้น") == ["fish-balls"]
-    archived = await catalogue.post("/v1/listings/fish-balls/archive", headers=auth(world.nakhon_sawan_key))
+    archived = await catalogue.post(
+        "/v1/listings/fish-balls/archive", headers=auth(world.nakhon_sawan_key)
+    )
     assert archived.status_code == 200
     assert await _slugs(catalogue, q="ลูกชิ้น") == []
-    republished = await catalogue.post("/v1/listings/fish-balls/publish", headers=auth(world.nakhon_sawan_key))
+    republished = await catalogue.post(
+        "/v1/listings/fish-balls/publish", headers=auth(world.nakhon_sawan_key)
+    )
     assert republished.status_code == 200
     assert await _slugs(catalogue, q="ลูกชิ้น") == ["fish-balls"]
 
