@@ -10,6 +10,9 @@ from sqlmodel import Session
 
 from api.auth import issue_key
 from catalog.models import City, Organisation
+from catalog.search import search_index_for
+from catalog.search.documents import count_published
+from catalog.search.sync import rebuild
 from core.db import engine_for
 from core.errors import AppError
 from core.migrate import upgrade
@@ -48,6 +51,19 @@ def seed() -> None:
         f"seed: +{report.cities} cities, +{report.organisations} organisations, "
         f"+{report.smart_blocks} smart blocks, +{report.listings} listings"
     )
+
+
+@app.command()
+def reindex() -> None:
+    """Rebuild the search index from the database; the app keeps serving the old one."""
+    from rich.progress import Progress
+
+    settings = get_settings()
+    index = search_index_for(settings)
+    with _session() as session, Progress(console=console) as progress:
+        task = progress.add_task(f"indexing into {index.name}", total=count_published(session))
+        written = rebuild(session, index, lambda n: progress.advance(task, n))
+    console.print(f"[green]{written} published listings indexed[/]")
 
 
 @orgs_app.command("create")

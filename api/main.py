@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import anyio
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlmodel import Session
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
 from catalog.routes import router as catalog_router
+from catalog.search import search_index_for
+from catalog.search.sync import catch_up_quietly
+from core.db import engine_for
 from core.settings import Settings, get_settings
 
 
@@ -16,9 +25,32 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+def _catch_up_once(settings: Settings) -> None:
+    with Session(engine_for(settings.database_url)) as session:
+        catch_up_quietly(session, search_index_for(settings))
+
+
+async def _follow_change_log(settings: Settings) -> None:
+    """Keep this process's search replica current, whoever wrote to the database."""
+    while True:
+        await anyio.to_thread.run_sync(_catch_up_once, settings)
+        await asyncio.sleep(settings.search_sync_seconds)
+
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        follower = asyncio.create_task(_follow_change_log(settings))
+        yield
+        follower.cancel()
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan(settings),
         title="citydeal",
         version="0.1.0",
         summary="Investment opportunities published by Thailand's smart cities.",

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import (
     IfMatchDep,
-    SearchDep,
-    sync_search_after_commit,
     OptionalPrincipalDep,
     PublisherDep,
+    SearchDep,
     SessionDep,
     etag,
+    sync_search_after_commit,
 )
 from api.errors import error_responses
 from catalog import service

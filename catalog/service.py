@@ -25,8 +25,8 @@ from catalog.models import (
     SmartBlock,
 )
 from catalog.schemas import (
-    CheckpointPublic,
     CatalogueFilters,
+    CheckpointPublic,
     CheckpointUpdate,
     CityPublic,
     CityRef,

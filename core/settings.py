@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     meili_url: str | None = None
     meili_key: str | None = None
     session_secret: str = "dev-only-change-me"
+    search_sync_seconds: float = Field(default=2.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

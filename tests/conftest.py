@@ -18,10 +18,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
 from api.deps import get_search_index, get_session
+from api.main import create_app
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
-from api.main import create_app
 from core.db import make_engine, unit_of_work
 from core.migrate import upgrade
 from tests.factories import World, build_world

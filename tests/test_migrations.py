@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func
+from sqlmodel import col, select
 
 from catalog.models import Province
 from core.tables import metadata
@@ -20,7 +21,9 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
 def test_upgrade_loads_all_77_provinces(engine: Engine) -> None:
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Province)).scalar_one() == 77
-        regions = dict(connection.execute(select(Province.code, Province.region)).all())
+        regions: dict[str, str] = dict(
+            connection.execute(select(col(Province.code), col(Province.region))).all()
+        )
     assert regions["60"] == "north"  # Nakhon Sawan
     assert regions["21"] == "east"  # Rayong
     assert regions["83"] == "south"  # Phuket

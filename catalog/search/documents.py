@@ -52,7 +52,8 @@ def build_documents(session: Session, listings: Sequence[Listing]) -> list[Searc
 
     documents = []
     for row in published:
-        assert row.id is not None and row.published_at is not None
+        assert row.id is not None
+        assert row.published_at is not None
         city = cities[row.city_id]
         province = provinces[city.province_code]
         block = blocks.get(row.smart_block_id) if row.smart_block_id else None

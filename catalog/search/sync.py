@@ -76,4 +76,4 @@ def rebuild(session: Session, index: SearchIndex, progress: ProgressCallback | N
             col(ListingChange.changed_at) < settled
         )
     ).one()
-    return index.rebuild(iter_all_documents(session), int(position), progress)
+    return index.rebuild(iter_all_documents(session), int(position or 0), progress)

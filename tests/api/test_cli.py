@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from api.deps import get_engine
 from api.main import create_app
@@ -59,7 +59,7 @@ async def test_key_from_the_command_line_works_over_http(cli_database: str, tmp_
 
     engine = make_engine(url)
     with engine.connect() as connection:
-        digests = connection.execute(select(ApiKey.digest)).scalars().all()
+        digests = connection.execute(select(col(ApiKey.digest))).scalars().all()
     assert len(digests) == 1
     assert key not in digests[0]  # only a digest is stored
 

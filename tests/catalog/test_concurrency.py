@@ -89,11 +89,11 @@ def test_sequential_edits_each_bump_the_version(scratch_database: str, attempts:
         listing_id = listing.id
     for expected in range(1, attempts + 1):
         with unit_of_work(engine) as session:
-            listing = session.get(Listing, listing_id)
-            assert listing is not None
+            stored = session.get(Listing, listing_id)
+            assert stored is not None
             service.update_listing(
                 session,
-                listing=listing,
+                listing=stored,
                 data=ListingUpdate(payback_years=expected),
                 expected_version=expected,
                 principal=_publisher(session),

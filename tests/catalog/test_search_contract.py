@@ -18,7 +18,7 @@ from catalog.search.base import SearchIndex
 from tests.factories import World, auth, listing_payload
 
 NS = "nakhon-sawan"
-INFRA = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
+INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
 
 CATALOGUE: list[tuple[str, dict[str, Any]]] = [
     ("ns", {"slug": "fish-balls"}),
