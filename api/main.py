@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -25,6 +26,9 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+log = logging.getLogger(__name__)
+
+
 def _catch_up_once(settings: Settings) -> None:
     with Session(engine_for(settings.database_url)) as session:
         catch_up_quietly(session, search_index_for(settings))
@@ -33,7 +37,10 @@ def _catch_up_once(settings: Settings) -> None:
 async def _follow_change_log(settings: Settings) -> None:
     """Keep this process's search replica current, whoever wrote to the database."""
     while True:
-        await anyio.to_thread.run_sync(_catch_up_once, settings)
+        try:
+            await anyio.to_thread.run_sync(_catch_up_once, settings)
+        except Exception:
+            log.exception("search follower failed; retrying")
         await asyncio.sleep(settings.search_sync_seconds)
 
 

@@ -7,20 +7,18 @@ from functools import lru_cache
 from pathlib import Path
 
 from catalog.search.base import SearchIndex
+from catalog.search.meili_engine import MeiliIndex
+from catalog.search.tantivy_engine import TantivyIndex
 from core.settings import Settings
 
 
 @lru_cache
 def _tantivy(directory: str) -> SearchIndex:
-    from catalog.search.tantivy_engine import TantivyIndex
-
     return TantivyIndex(Path(directory))
 
 
 @lru_cache
 def _meili(url: str, key: str | None) -> SearchIndex:
-    from catalog.search.meili_engine import MeiliIndex
-
     return MeiliIndex(url, key)
 
 
