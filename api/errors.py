@@ -83,7 +83,13 @@ def _integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
     return error_response(409, "conflict", "the change conflicts with data saved meanwhile")
 
 
+def _unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # A bug, not bad input: logged by the server; the client gets the same JSON shape.
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
