@@ -40,6 +40,7 @@ from catalog.taxonomy import (
     SECTOR_PARENT,
     InvestmentModel,
     ListingKind,
+    ListingStatus,
     Stage,
 )
 from core.errors import PreconditionRequired
@@ -65,6 +66,22 @@ def get_visible_listing(
 
 
 ListingDep = Annotated[Listing, Depends(get_visible_listing)]
+
+
+def get_listing_once_public(
+    ref: ListingRef, session: SessionDep, viewer: OptionalPrincipalDep
+) -> Listing:
+    """Like ``get_visible_listing``, but an archived listing is found (to be refused with
+    a clear 409 rather than a 404) while drafts stay hidden."""
+    return service.find_listing(
+        session,
+        ref=ref,
+        viewer=viewer,
+        public_statuses=frozenset({ListingStatus.published, ListingStatus.archived}),
+    )
+
+
+EverPublicListingDep = Annotated[Listing, Depends(get_listing_once_public)]
 
 
 def _listing_response(session: SessionDep, listing: Listing, response: Response) -> ListingPublic:

@@ -142,8 +142,15 @@ def _can_see_unpublished(listing: Listing, viewer: Principal | None) -> bool:
     return viewer.is_admin or viewer.organisation_id == listing.organisation_id
 
 
-def find_listing(session: Session, *, ref: str, viewer: Principal | None) -> Listing:
-    """A listing by numeric id or slug; drafts and archived ones only for their owner.
+def find_listing(
+    session: Session,
+    *,
+    ref: str,
+    viewer: Principal | None,
+    public_statuses: frozenset[str] = frozenset({ListingStatus.published}),
+) -> Listing:
+    """A listing by numeric id or slug; in other statuses than ``public_statuses`` only
+    for its owner.
 
     Someone else's unpublished listing is reported as missing, not forbidden, so its
     existence does not leak.
@@ -151,7 +158,7 @@ def find_listing(session: Session, *, ref: str, viewer: Principal | None) -> Lis
     condition = Listing.id == int(ref) if ref.isdigit() else Listing.slug == ref
     listing = session.exec(select(Listing).where(condition)).first()
     if listing is None or (
-        listing.status != ListingStatus.published and not _can_see_unpublished(listing, viewer)
+        listing.status not in public_statuses and not _can_see_unpublished(listing, viewer)
     ):
         raise NotFound(f"no listing '{ref}'", field="listing")
     return listing

@@ -7,8 +7,9 @@ from sqlmodel import SQLModel
 
 import api.models
 import catalog.models
+import matching.models
 
-TABLE_MODULES = (api.models, catalog.models)
+TABLE_MODULES = (api.models, catalog.models, matching.models)
 
 
 def metadata() -> MetaData:

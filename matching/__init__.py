@@ -1,0 +1,1 @@
+"""Matching: investor profiles, explainable scoring both ways, expressions of interest."""

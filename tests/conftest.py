@@ -24,6 +24,8 @@ from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import make_engine, unit_of_work
 from core.migrate import upgrade
+from matching.routes import get_matrix_store
+from matching.service import MatrixStore
 from tests.factories import World, build_world
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
@@ -116,6 +118,8 @@ def app(connection: Connection, tantivy_index: TantivyIndex) -> FastAPI:
     """The real app on the test's transaction, with a fresh embedded search index."""
     app = create_app()
     app.dependency_overrides[get_search_index] = lambda: tantivy_index
+    store = MatrixStore()  # per test: a cache key can repeat across rolled-back tests
+    app.dependency_overrides[get_matrix_store] = lambda: store
 
     def session_in_test_transaction() -> Iterator[Session]:
         with unit_of_work(connection, join_transaction_mode="create_savepoint") as session:

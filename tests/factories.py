@@ -137,3 +137,25 @@ def snapshot(session: Session, schema: MetaData | None = None) -> dict[str, list
         table.name: sorted((tuple(row) for row in session.execute(select(table))), key=repr)
         for table in tables
     }
+
+
+def profile_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid investor profile: agri-food in the north, small tickets, equity."""
+    payload: dict[str, Any] = {
+        "name": "Lanna Food Ventures",
+        "investor_type": "sme",
+        "home_country": "TH",
+        "languages": ["th", "en"],
+        "sectors": ["agri-food"],
+        "regions": ["north"],
+        "ticket_min_thb": 2_000_000,
+        "ticket_max_thb": 20_000_000,
+        "models": ["equity", "joint-venture"],
+        "stages": ["feasibility-done", "ready-for-investment", "operating"],
+        "horizon_years": 6,
+        "min_irr_pct": 12.0,
+        "thesis": "โรงงานแปรรูปอาหาร ลูกชิ้นปลา และอาหารพร้อมทาน factory for processed food",
+        "discoverable": True,
+    }
+    payload.update(overrides)
+    return payload
