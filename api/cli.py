@@ -49,7 +49,8 @@ def seed() -> None:
         session.commit()
     console.print(
         f"seed: +{report.cities} cities, +{report.organisations} organisations, "
-        f"+{report.smart_blocks} smart blocks, +{report.listings} listings"
+        f"+{report.smart_blocks} smart blocks, +{report.listings} listings, "
+        f"+{report.investors} investor profiles"
     )
 
 

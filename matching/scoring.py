@@ -8,7 +8,7 @@ into a score from 0 to 100. Every number that shapes a score lives in ``ScoringS
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from catalog.search.analysis import terms
 from catalog.taxonomy import SECTOR_PARENT, InvestmentModel, Region, Sector, Stage
 
 FloatArray = npt.NDArray[np.float64]
+Float32Array = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
 
@@ -33,6 +34,7 @@ MODELS = list(InvestmentModel)
 MODEL_BIT = {m: 1 << i for i, m in enumerate(MODELS)}
 REGIONS = list(Region)
 REGION_INDEX = {r: i for i, r in enumerate(REGIONS)}
+PROVINCE_CODES = 100  # official province codes are two digits
 COMPONENTS = ("sector", "geography", "ticket", "model", "stage", "horizon", "irr", "text")
 
 
@@ -116,6 +118,14 @@ class ListingMatrix:
     text: sparse.csc_matrix  # listings x vocabulary, rows L2-normalised tf-idf
     vocabulary: dict[str, int]
     idf: FloatArray
+    # derived in __post_init__, so that scoring does no per-call preparation
+    inverse_span: FloatArray = field(init=False)
+    is_point: Float32Array = field(init=False)
+    payback_known: Float32Array = field(init=False)  # 1.0 where stated
+    inverse_payback: Float32Array = field(init=False)
+    irr_known: Float32Array = field(init=False)
+    irr_filled: Float32Array = field(init=False)
+    document_frequency: IntArray = field(init=False)
 
     @classmethod
     def build(
@@ -153,6 +163,20 @@ class ListingMatrix:
             vocabulary=vocabulary,
             idf=idf,
         )
+
+    def __post_init__(self) -> None:
+        span = self.capital_max - self.capital_min
+        self.inverse_span = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
+        self.is_point = (span <= 0).astype(np.float32)
+        payback_known = ~np.isnan(self.payback) & (self.payback > 0)
+        self.payback_known = payback_known.astype(np.float32)
+        self.inverse_payback = np.divide(
+            1.0, self.payback, out=np.zeros_like(self.payback), where=payback_known
+        ).astype(np.float32)
+        irr_known = ~np.isnan(self.irr)
+        self.irr_known = irr_known.astype(np.float32)
+        self.irr_filled = np.where(irr_known, self.irr, 0.0).astype(np.float32)
+        self.document_frequency = np.diff(self.text.indptr)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -264,103 +288,139 @@ HARD_CONSTRAINTS = ("excluded_sector", "excluded_model", "ticket", "stage")
 
 @dataclass
 class Scored:
-    """Scores of every listing for one profile, and which hard constraint removed it."""
+    """Scores of every listing for one profile, and which hard constraints removed it."""
 
     score: FloatArray
-    components: dict[str, FloatArray]
-    removed_by: npt.NDArray[np.int8]  # 0: passed; i: HARD_CONSTRAINTS[i - 1] removed it
-
-    @property
-    def passed(self) -> BoolArray:
-        passed: BoolArray = self.removed_by == 0
-        return passed
+    components: dict[str, Any]
+    passed: BoolArray
+    failures: list[BoolArray]  # one mask per HARD_CONSTRAINTS entry
 
     def constraint(self, row: int) -> str | None:
-        code = int(self.removed_by[row])
-        return HARD_CONSTRAINTS[code - 1] if code else None
+        """The first hard constraint that removed the listing at ``row``, if any."""
+        for name, failed in zip(HARD_CONSTRAINTS, self.failures, strict=True):
+            if failed[row]:
+                return name
+        return None
+
+
+# A thesis word found in more than this share of listings says nothing about fit (like a
+# stop word) and would make the text pass touch most of the catalogue.
+COMMON_WORD_SHARE = 0.2
+COMMON_WORD_MIN_LISTINGS = 50
 
 
 def text_similarity(matrix: ListingMatrix, thesis: str) -> FloatArray:
-    """Cosine between the thesis and each listing, touching only the thesis's columns."""
+    """Cosine between the thesis and each listing, reading only the postings of the
+    thesis's informative words."""
     counts: dict[int, int] = {}
     for word in terms(thesis):
         column = matrix.vocabulary.get(word)
         if column is not None:
             counts[column] = counts.get(column, 0) + 1
+    n = len(matrix)
+    if n >= COMMON_WORD_MIN_LISTINGS:
+        common = COMMON_WORD_SHARE * n
+        counts = {c: k for c, k in counts.items() if matrix.document_frequency[c] <= common}
     if not counts:
-        return np.zeros(len(matrix))
+        return np.zeros(n)
     columns = np.fromiter(counts, dtype=np.int64)
     weights = np.log1p(np.fromiter(counts.values(), dtype=np.float64)) * matrix.idf[columns]
     weights /= np.linalg.norm(weights)
-    return np.asarray(matrix.text[:, columns] @ weights).ravel()
+    indptr, indices, data = matrix.text.indptr, matrix.text.indices, matrix.text.data
+    rows = np.concatenate([indices[indptr[c] : indptr[c + 1]] for c in columns])
+    values = np.concatenate(
+        [data[indptr[c] : indptr[c + 1]] * w for c, w in zip(columns, weights, strict=True)]
+    )
+    similarity: FloatArray = np.bincount(rows, weights=values, minlength=n).astype(np.float64)
+    return similarity
+
+
+def _lookup(size: int, indices: Sequence[int], value: float = 1.0) -> Float32Array:
+    table = np.zeros(size, dtype=np.float32)
+    table[list(indices)] = value
+    return table
+
+
+def _geography(matrix: ListingMatrix, prefs: Preferences, settings: ScoringSettings) -> Any:
+    if prefs.anywhere:
+        return np.ones(len(matrix), dtype=np.float32)
+    by_region = _lookup(
+        len(REGIONS),
+        [REGION_INDEX[region_of(p)] for p in prefs.provinces],
+        settings.region_of_province_fit,
+    )
+    by_region[[REGION_INDEX[Region(r)] for r in prefs.regions]] = 1.0
+    by_province = _lookup(PROVINCE_CODES, [int(p) for p in prefs.provinces])
+    return np.maximum(by_province[matrix.province], by_region[matrix.region])
+
+
+def _ticket(matrix: ListingMatrix, prefs: Preferences) -> Any:
+    """The share of each capital range inside the ticket (a single amount: 1 or 0)."""
+    lo, hi = matrix.capital_min, matrix.capital_max
+    t_lo, t_hi = float(prefs.ticket_min), float(prefs.ticket_max)
+    overlap = np.minimum(hi, t_hi) - np.maximum(lo, t_lo)
+    np.clip(overlap, 0, None, out=overlap)
+    share = (overlap * matrix.inverse_span).astype(np.float32)
+    inside = (lo >= t_lo) & (lo <= t_hi)
+    return share + matrix.is_point * inside
+
+
+def _ratio_fit(known: Float32Array, ratio: Any, unknown_fit: float) -> Any:
+    """min(ratio, 1) where the listing states the figure, ``unknown_fit`` where not."""
+    fit = np.minimum(ratio, np.float32(1.0)) * known
+    return fit + (np.float32(1.0) - known) * np.float32(unknown_fit)
 
 
 def score_listings(matrix: ListingMatrix, prefs: Preferences, settings: ScoringSettings) -> Scored:
-    """Score every listing in ``matrix`` for ``prefs``."""
-    n = len(matrix)
-    lo, hi = matrix.capital_min, matrix.capital_max
-    t_lo, t_hi = float(prefs.ticket_min), float(prefs.ticket_max)
+    """Score every listing in ``matrix`` for ``prefs``.
 
+    Categorical components are table look-ups (a table per profile, indexed by the
+    listing's sector, stage, province or model bits), so each costs one gather.
+    """
+    model_bits = np.arange(256)
+    stage_table = _lookup(len(STAGES), [STAGE_INDEX[Stage(s)] for s in prefs.stages])
+    stage = stage_table[matrix.stage]
     tolerance = settings.ticket_tolerance
-    stage_ok = np.isin(matrix.stage, [STAGE_INDEX[Stage(s)] for s in prefs.stages])
     failures = [  # in the order of HARD_CONSTRAINTS
         excluded_sector_mask(prefs)[matrix.sector],
-        (matrix.models & ~_bits(prefs.excluded_models)) == 0,
-        (lo > t_hi * (1 + tolerance)) | (hi < t_lo * (1 - tolerance)),
-        ~stage_ok,
+        ((model_bits & ~_bits(prefs.excluded_models)) == 0)[matrix.models],
+        (matrix.capital_min > prefs.ticket_max * (1 + tolerance))
+        | (matrix.capital_max < prefs.ticket_min * (1 - tolerance)),
+        stage == 0,
     ]
-    removed = np.zeros(n, dtype=np.int8)
-    for code in range(len(failures), 0, -1):  # the first failing constraint is reported
-        removed[failures[code - 1]] = code
+    passed = ~(failures[0] | failures[1] | failures[2] | failures[3])
 
-    overlap = np.clip(np.minimum(hi, t_hi) - np.maximum(lo, t_lo), 0, None)
-    span = hi - lo
-    inside_point = (lo >= t_lo) & (lo <= t_hi)
-    ticket = np.where(span > 0, overlap / np.where(span > 0, span, 1), inside_point)
-
-    if prefs.anywhere:
-        geography = np.ones(n)
-    else:
-        named_provinces = np.isin(matrix.province, [int(p) for p in prefs.provinces])
-        named_regions = np.isin(matrix.region, [REGION_INDEX[Region(r)] for r in prefs.regions])
-        province_regions = np.isin(
-            matrix.region, [REGION_INDEX[region_of(p)] for p in prefs.provinces]
-        )
-        geography = np.where(
-            named_provinces | named_regions,
-            1.0,
-            np.where(province_regions, settings.region_of_province_fit, 0.0),
-        )
-
-    horizon = np.where(
-        np.isnan(matrix.payback),
-        settings.unknown_fit,
-        np.clip(prefs.horizon_years / np.where(matrix.payback > 0, matrix.payback, 1), 0, 1),
-    )
     if prefs.min_irr_pct is None or prefs.min_irr_pct <= 0:
-        irr = np.ones(n)
+        irr = np.ones(len(matrix), dtype=np.float32)
     else:
-        irr = np.where(
-            np.isnan(matrix.irr),
-            settings.unknown_fit,
-            np.clip(matrix.irr / prefs.min_irr_pct, 0, 1),
+        irr = _ratio_fit(
+            matrix.irr_known, matrix.irr_filled / prefs.min_irr_pct, settings.unknown_fit
         )
-    text = np.clip(text_similarity(matrix, prefs.thesis) / settings.text_saturation, 0, 1)
-
+    text = text_similarity(matrix, prefs.thesis) / settings.text_saturation
     components = {
-        "sector": sector_fit_table(prefs, settings)[matrix.sector],
-        "geography": geography,
-        "ticket": ticket.astype(np.float64),
-        "model": ((matrix.models & _bits(prefs.models)) != 0).astype(np.float64),
-        "stage": stage_ok.astype(np.float64),
-        "horizon": horizon,
+        "sector": sector_fit_table(prefs, settings).astype(np.float32)[matrix.sector],
+        "geography": _geography(matrix, prefs, settings),
+        "ticket": _ticket(matrix, prefs),
+        "model": ((model_bits & _bits(prefs.models)) != 0).astype(np.float32)[matrix.models],
+        "stage": stage,
+        "horizon": _ratio_fit(
+            matrix.payback_known, prefs.horizon_years * matrix.inverse_payback, settings.unknown_fit
+        ),
         "irr": irr,
-        "text": text,
+        "text": np.minimum(text, 1.0).astype(np.float32),
     }
     weights = settings.weights.model_dump()
-    total = sum(weights.values()) or 1.0
-    score = sum(components[name] * (weights[name] / total) for name in COMPONENTS) * 100.0
-    return Scored(score=np.round(score, 2), components=components, removed_by=removed)
+    scale = 100.0 / (sum(weights.values()) or 1.0)
+    score = np.zeros(len(matrix), dtype=np.float32)
+    for name in COMPONENTS:
+        score += components[name] * np.float32(weights[name] * scale)
+    rounded: FloatArray = np.round(score.astype(np.float64), 2).astype(np.float64)
+    return Scored(
+        score=rounded,
+        components=components,
+        passed=passed,
+        failures=failures,
+    )
 
 
 def top_k(scored: Scored, ids: IntArray, candidates: BoolArray, k: int, offset: int) -> IntArray:

@@ -20,7 +20,10 @@ from catalog import service
 from catalog.models import City, Listing, Organisation, SmartBlock
 from catalog.schemas import ListingCreate
 from catalog.taxonomy import ListingStatus
-from core.principal import Principal, Role
+from core.principal import OrganisationKind, Principal, Role
+from matching import service as matching_service
+from matching.models import InvestorProfile
+from matching.schemas import InvestorProfileCreate
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -31,9 +34,10 @@ class SeedReport:
     organisations: int = 0
     smart_blocks: int = 0
     listings: int = 0
+    investors: int = 0
 
     def total(self) -> int:
-        return self.cities + self.organisations + self.smart_blocks + self.listings
+        return self.cities + self.organisations + self.smart_blocks + self.listings + self.investors
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -93,6 +97,24 @@ def _load_listing(session: Session, record: dict[str, Any], report: SeedReport) 
     report.listings += 1
 
 
+def _load_investor(session: Session, record: dict[str, Any], report: SeedReport) -> None:
+    if _by_slug(session, InvestorProfile, record["slug"]) is not None:
+        return
+    org = record["organisation"]
+    organisation = _by_slug(session, Organisation, org["slug"])
+    if organisation is None:
+        organisation = Organisation(**org, kind=OrganisationKind.investor)
+        session.add(organisation)
+        session.flush()
+        report.organisations += 1
+    investor = Principal(organisation.id, organisation.slug, Role.investor, 0)
+    data = InvestorProfileCreate.model_validate(
+        {k: v for k, v in record.items() if k != "organisation"}
+    )
+    matching_service.create_profile(session, data=data, principal=investor)
+    report.investors += 1
+
+
 def load_seed(session: Session) -> SeedReport:
     """Insert whatever part of the demo catalogue is missing; returns what was added."""
     report = SeedReport()
@@ -100,5 +122,7 @@ def load_seed(session: Session) -> SeedReport:
         _load_city(session, city, report)
     for listing in _read("listings.json"):
         _load_listing(session, listing, report)
+    for investor in _read("investors.json"):
+        _load_investor(session, investor, report)
     session.flush()
     return report

@@ -31,6 +31,7 @@ def test_seed_is_idempotent(session: Session) -> None:
     first = load_seed(session)
     session.commit()
     assert first.listings >= 40
+    assert first.investors >= 20
     before = snapshot(session)
     second = load_seed(session)
     session.commit()
