@@ -44,6 +44,16 @@ def issue_key(
     return row, key
 
 
+def principal_for_key_id(session: Session, key_id: int) -> Principal | None:
+    """The principal of a key remembered by id (a portal session), unless revoked since."""
+    row = session.get(ApiKey, key_id)
+    if row is None or row.revoked_at is not None or row.id is None:
+        return None
+    organisation = session.get(Organisation, row.organisation_id)
+    assert organisation is not None
+    return Principal(row.organisation_id, organisation.slug, Role(row.role), row.id)
+
+
 def resolve_key(session: Session, key: str) -> Principal:
     """The principal a presented key stands for, or 401."""
     parts = key.split("_", 2)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,13 +39,30 @@ def _field_of(loc: tuple[Any, ...]) -> tuple[str | None, str]:
     return location or None, ".".join(path) or location
 
 
-def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+def _is_page(request: Request) -> bool:
+    """Portal pages get an HTML error page; the API (and its docs) get JSON."""
+    path = request.url.path
+    return not (path.startswith("/v1") or path in ("/docs", "/openapi.json", "/redoc"))
+
+
+def _page(request: Request, status_code: int, message: str) -> Response:
+    from api.portal import render_error  # the portal imports services that import this
+
+    return render_error(request, status_code, message)
+
+
+def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    if _is_page(request):
+        return _page(request, exc.status_code, exc.message)
     return error_response(exc.status_code, exc.code, exc.message, exc.field, **exc.extra)
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if _is_page(request):
+        fields = ", ".join(str(e.get("loc", ("",))[-1]) for e in exc.errors())
+        return _page(request, 422, f"invalid value for: {fields}")
     errors = []
     for raw in exc.errors():
         location, field = _field_of(tuple(raw.get("loc", ())))
@@ -69,8 +86,10 @@ def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if _is_page(request) and exc.status_code in (404, 405):
+        return _page(request, exc.status_code, str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         exc.status_code, "http_error"
     )

@@ -11,9 +11,11 @@ import anyio
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlmodel import Session
+from starlette.middleware.sessions import SessionMiddleware
 
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit
+from api.portal import router as portal_router
 from catalog.routes import router as catalog_router
 from catalog.search import search_index_for
 from catalog.search.sync import catch_up_quietly
@@ -64,9 +66,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Investment opportunities published by Thailand's smart cities.",
         generate_unique_id_function=_operation_id,
     )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret,
+        session_cookie="citydeal_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(matching_router)
+    app.include_router(portal_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -11,37 +11,35 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere
 
-import argparse  # noqa: E402
-import cProfile  # noqa: E402
-import importlib.metadata  # noqa: E402
-import multiprocessing  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import pstats  # noqa: E402
-import sqlite3  # noqa: E402
-import tempfile  # noqa: E402
-from collections.abc import Callable, Mapping, Sequence  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from os.path import commonprefix  # noqa: E402
-from time import perf_counter  # noqa: E402
+import argparse
+import cProfile
+import importlib.metadata
+import multiprocessing
+import os
+import platform
+import pstats
+import sqlite3
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from os.path import commonprefix
+from time import perf_counter
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench.synthetic import (  # noqa: E402
+from bench.synthetic import (
     TEXT_FIELDS,
     RawListing,
     generate_listings,
     labelled_benchmark_queries,
     to_document,
 )
-from catalog.search.analysis import AnalysedQuery  # noqa: E402
-from catalog.search.base import SearchDocument, SearchFilters, SearchQuery  # noqa: E402
-from catalog.search.tantivy_engine import TantivyIndex  # noqa: E402
-from catalog.taxonomy import SECTOR_PARENT, Sector  # noqa: E402
+from catalog.search.analysis import AnalysedQuery
+from catalog.search.base import SearchDocument, SearchFilters, SearchQuery
+from catalog.search.tantivy_engine import TantivyIndex
+from catalog.taxonomy import SECTOR_PARENT, Sector
 
 DEFAULT_LISTINGS = 100_000
 WORKERS = 2
@@ -441,11 +439,14 @@ def bench_like(path: Path, raw: list[RawListing], queries: Sequence[SearchQuery]
 def summary(results: list[Measured], listings: int, analyse_s: float) -> None:
     section("6. summary")
     ours = results[0]
-    print(f"  {'engine':<20} {'p50 ms':>9} {'p95 ms':>9} {'p95/ours':>9} {'build s':>9}  note")
+    print(
+        f"  {'engine':<18} {'p50 ms':>8} {'p95 ms':>8} {'p95/ours':>9} {'build s':>8} "
+        f"{'mean hits':>10}  note"
+    )
     for r in results:
         print(
-            f"  {r.engine:<20} {r.ms(50):>9.2f} {r.ms(95):>9.2f} "
-            f"{r.ms(95) / ours.ms(95):>8.1f}x {r.build_s:>9.2f}  {r.note}"
+            f"  {r.engine:<18} {r.ms(50):>8.2f} {r.ms(95):>8.2f} "
+            f"{r.ms(95) / ours.ms(95):>8.1f}x {r.build_s:>8.2f} {r.mean_hits:>10.1f}  {r.note}"
         )
     print("  (build s: tantivy and FTS5 from already-analysed documents; LIKE from raw text)")
     p95 = ours.ms(95)

@@ -244,3 +244,12 @@ class LeadsPublic(BaseModel):
 
 class LeadUpdate(StrictModel):
     status: LeadStatus
+
+
+class ProfileFit(BaseModel):
+    """How one listing fits one profile: a score with reasons, or why it is excluded."""
+
+    profile_name: str
+    score: float | None
+    reasons: list[Reason]
+    excluded_because: Reason | None

@@ -45,6 +45,7 @@ from matching.schemas import (
     ListingMatch,
     ListingMatches,
     ProfileFields,
+    ProfileFit,
 )
 from matching.scoring import (
     COMPONENTS,
@@ -536,3 +537,32 @@ def update_lead(
     session.add(interest)
     session.flush()
     return interest
+
+
+def fit_for_listing(
+    session: Session,
+    *,
+    listing: Listing,
+    profile: InvestorProfile,
+    catalogue: ListingMatrix,
+    settings: ScoringSettings,
+) -> ProfileFit:
+    """Score one listing for one profile, as the catalogue-wide ranking would."""
+    row = listing_rows(session, [listing])[0]
+    prefs = preferences(profile)
+    scored = score_listings(ListingMatrix.build([row], reference=catalogue), prefs, settings)
+    constraint = scored.constraint(0)
+    if constraint is not None:
+        return ProfileFit(
+            profile_name=profile.name,
+            score=None,
+            reasons=[],
+            excluded_because=removal_reason(row, prefs, constraint),
+        )
+    components = _components(scored, 0)
+    return ProfileFit(
+        profile_name=profile.name,
+        score=float(scored.score[0]),
+        reasons=reasons_for(row, prefs, components),
+        excluded_because=None,
+    )

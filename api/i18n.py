@@ -1,0 +1,183 @@
+"""Thai and English for the portal: language choice, the message catalogue, and how
+amounts and dates are written in each language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from babel.dates import get_month_names
+from babel.numbers import format_compact_decimal, format_decimal
+from fastapi import Request
+
+from catalog.taxonomy import Label
+
+
+class Lang(StrEnum):
+    th = "th"
+    en = "en"
+
+
+DEFAULT_LANG = Lang.th
+LANG_COOKIE = "lang"
+
+
+def choose_language(request: Request) -> Lang:
+    """``?lang=`` first, then the cookie the switch set, then the browser, then Thai."""
+    for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if candidate in Lang.__members__:
+            return Lang(candidate)
+    accept = request.headers.get("accept-language", "").lower()
+    if accept.startswith("en"):
+        return Lang.en
+    return DEFAULT_LANG
+
+
+def pick(label: Label, lang: Lang) -> str:
+    return label.th if lang is Lang.th else label.en
+
+
+def text_in(th: str, en: str, lang: Lang) -> str:
+    """The listing's text in ``lang``, falling back to the other language when empty."""
+    first, second = (th, en) if lang is Lang.th else (en, th)
+    return first or second
+
+
+def thb(amount: float, lang: Lang) -> str:
+    """``12 ล้านบาท`` in Thai (Thai counts in millions), ``THB 12M`` in English."""
+    if lang is Lang.th:
+        if amount >= 1_000_000:
+            millions = format_decimal(amount / 1_000_000, format="#,##0.##", locale="th_TH")
+            return f"{millions} ล้านบาท"
+        return f"{format_decimal(amount, locale='th_TH')} บาท"
+    return f"THB {format_compact_decimal(amount, locale='en', fraction_digits=2)}"
+
+
+def thb_range(low: float, high: float, lang: Lang) -> str:
+    if low == high:
+        return thb(low, lang)
+    if lang is Lang.th and low >= 1_000_000:
+        return f"{thb(low, lang).removesuffix(' ล้านบาท')}–{thb(high, lang)}"
+    if lang is Lang.en:
+        return f"{thb(low, lang)}–{thb(high, lang).removeprefix('THB ')}"
+    return f"{thb(low, lang)} – {thb(high, lang)}"
+
+
+def long_date(value: date | datetime | None, lang: Lang) -> str:
+    """``3 พฤษภาคม พ.ศ. 2569`` (Buddhist era, as a Thai reader expects), ``3 May 2026``."""
+    if value is None:
+        return ""
+    if lang is Lang.th:
+        month = get_month_names("wide", locale="th_TH")[value.month]
+        return f"{value.day} {month} พ.ศ. {value.year + 543}"
+    return f"{value.day} {get_month_names('wide', locale='en')[value.month]} {value.year}"
+
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "site_name": ("ซิตี้ดีล", "citydeal"),
+    "tagline": (
+        "โอกาสการลงทุนในเมืองอัจฉริยะของไทย",
+        "Investment opportunities in Thailand's smart cities",
+    ),
+    "search": ("ค้นหา", "Search"),
+    "search_placeholder": (
+        "เช่น ลูกชิ้นปลา, รถเมล์ไฟฟ้า, smart poles",
+        "e.g. fish balls, electric bus, ลูกชิ้น",
+    ),
+    "results": ("โครงการ", "listings"),
+    "no_results": ("ไม่พบโครงการที่ตรงกับการค้นหา", "No listings match your search"),
+    "filters": ("ตัวกรอง", "Filters"),
+    "clear_filters": ("ล้างตัวกรอง", "Clear filters"),
+    "kind": ("ประเภท", "Kind"),
+    "sector": ("ภาคธุรกิจ", "Sector"),
+    "province": ("จังหวัด", "Province"),
+    "city": ("เมือง", "City"),
+    "stage": ("ระยะโครงการ", "Stage"),
+    "model": ("รูปแบบการลงทุน", "Investment model"),
+    "ticket": ("วงเงินลงทุน (บาท)", "Ticket (THB)"),
+    "ticket_min": ("ตั้งแต่", "From"),
+    "ticket_max": ("ถึง", "To"),
+    "apply": ("ใช้ตัวกรอง", "Apply"),
+    "sort": ("เรียงตาม", "Sort by"),
+    "sort_relevance": ("ความเกี่ยวข้อง", "Relevance"),
+    "sort_newest": ("ล่าสุด", "Newest"),
+    "sort_capital_asc": ("เงินลงทุนน้อยไปมาก", "Capital, low to high"),
+    "sort_capital_desc": ("เงินลงทุนมากไปน้อย", "Capital, high to low"),
+    "previous": ("ก่อนหน้า", "Previous"),
+    "next": ("ถัดไป", "Next"),
+    "page_of": ("หน้า {page} จาก {pages}", "Page {page} of {pages}"),
+    "capital": ("เงินลงทุน", "Capital"),
+    "models": ("รูปแบบการลงทุน", "Investment models"),
+    "irr": ("ผลตอบแทน (IRR)", "Expected IRR"),
+    "payback": ("ระยะคืนทุน", "Payback"),
+    "years": ("ปี", "years"),
+    "not_stated": ("ไม่ระบุ", "not stated"),
+    "story": ("รายละเอียดโครงการ", "The opportunity"),
+    "location": ("ที่ตั้ง", "Location"),
+    "smart_block": ("ย่านเมืองอัจฉริยะ", "Smart block"),
+    "open_map": ("ดูแผนที่", "Open the map"),
+    "how_to_invest": ("ขั้นตอนการลงทุน", "How to invest"),
+    "office": ("หน่วยงาน", "Office"),
+    "permit": ("ใบอนุญาต", "Permit"),
+    "typical_days": ("ระยะเวลาโดยประมาณ", "Typical time"),
+    "days": ("วัน", "days"),
+    "last_verified": ("ตรวจสอบล่าสุด", "Last verified"),
+    "incentives": ("สิทธิประโยชน์", "Incentives"),
+    "documents": ("เอกสาร", "Documents"),
+    "contacts": ("ผู้ประสานงาน", "Contacts"),
+    "checkpoints": ("การติดตามผล", "Checkpoints"),
+    "checkpoint_months": ("ติดตามผล {months} เดือน", "{months}-month checkpoint"),
+    "due": ("กำหนด", "Due"),
+    "related": ("โครงการที่เกี่ยวข้อง", "Related listings"),
+    "your_match": ("ความเหมาะสมกับโปรไฟล์ของคุณ", "Fit with your profile"),
+    "removed_by": ("ไม่ผ่านเงื่อนไขของคุณ", "Outside your hard limits"),
+    "published": ("เผยแพร่เมื่อ", "Published"),
+    "by": ("โดย", "by"),
+    "city_listings": ("โครงการในเมือง", "Listings in the city"),
+    "smart_blocks": ("ย่านเมืองอัจฉริยะ", "Smart blocks"),
+    "checkpoint_progress": ("ความคืบหน้าการติดตามผล", "Checkpoint progress"),
+    "pilot_city": ("เมืองนำร่อง", "Pilot city"),
+    "charter_city": ("เมืองในกลุ่มกฎบัตร", "Charter city"),
+    "cities": ("เมือง", "Cities"),
+    "sign_in": ("เข้าสู่ระบบ", "Sign in"),
+    "sign_out": ("ออกจากระบบ", "Sign out"),
+    "api_key": ("คีย์ API ขององค์กร", "Your organisation's API key"),
+    "sign_in_help": (
+        "ใช้คีย์ที่ได้จากผู้ดูแลระบบ (citydeal keys create)",
+        "Use the key your administrator issued (citydeal keys create)",
+    ),
+    "dashboard": ("แผงควบคุม", "Dashboard"),
+    "my_listings": ("โครงการของฉัน", "My listings"),
+    "leads": ("ผู้สนใจลงทุน", "Leads"),
+    "no_leads": ("ยังไม่มีผู้แสดงความสนใจ", "No expressions of interest yet"),
+    "edit": ("แก้ไข", "Edit"),
+    "save": ("บันทึก", "Save"),
+    "publish": ("เผยแพร่", "Publish"),
+    "status": ("สถานะ", "Status"),
+    "status_draft": ("ฉบับร่าง", "Draft"),
+    "status_published": ("เผยแพร่แล้ว", "Published"),
+    "status_archived": ("เก็บถาวร", "Archived"),
+    "saved": ("บันทึกแล้ว", "Saved"),
+    "published_now": ("เผยแพร่โครงการแล้ว", "The listing is published"),
+    "title_th": ("ชื่อโครงการ (ไทย)", "Title (Thai)"),
+    "title_en": ("ชื่อโครงการ (อังกฤษ)", "Title (English)"),
+    "summary_th": ("สรุป (ไทย)", "Summary (Thai)"),
+    "summary_en": ("สรุป (อังกฤษ)", "Summary (English)"),
+    "description_th": ("รายละเอียด (ไทย)", "Description (Thai)"),
+    "description_en": ("รายละเอียด (อังกฤษ)", "Description (English)"),
+    "capital_min_thb": ("เงินลงทุนขั้นต่ำ (บาท)", "Capital from (THB)"),
+    "capital_max_thb": ("เงินลงทุนสูงสุด (บาท)", "Capital to (THB)"),
+    "error_title": ("เกิดข้อผิดพลาด", "Something is wrong"),
+    "back_home": ("กลับหน้าแรก", "Back to the catalogue"),
+    "language": ("ภาษา", "Language"),
+    "switch_language": ("English", "ภาษาไทย"),
+    "skip_to_content": ("ข้ามไปยังเนื้อหา", "Skip to content"),
+    "all": ("ทั้งหมด", "All"),
+    "infrastructure_and_trade": ("โครงสร้างพื้นฐานและการค้า", "Infrastructure and trade"),
+}
+
+
+def translate(key: str, lang: Lang, **values: object) -> str:
+    th, en = MESSAGES[key]
+    text = th if lang is Lang.th else en
+    return text.format(**values) if values else text

@@ -1,0 +1,452 @@
+"""The portal: server-rendered pages in Thai and English over the same services as the API.
+
+Every page state is a plain URL. Publishers sign in with their API key; the session
+cookie is signed and holds only the key's id, so any app process can serve any request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import Counter
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import col, select
+
+from api import i18n
+from api.auth import principal_for_key_id, resolve_key
+from api.deps import SearchDep, SessionDep, sync_search_after_commit
+from api.i18n import Lang
+from catalog import service as catalog_service
+from catalog.models import Checkpoint, City, Listing, SmartBlock
+from catalog.schemas import ListingFilters, ListingUpdate, SearchParams
+from catalog.taxonomy import (
+    KIND_LABELS,
+    MODEL_LABELS,
+    SECTOR_LABELS,
+    STAGE_LABELS,
+    CheckpointStatus,
+    InvestmentModel,
+    ListingKind,
+    ListingStatus,
+    Sector,
+    Stage,
+)
+from core.errors import AppError, Unauthorized
+from core.principal import Principal, Role
+from core.settings import PROJECT_ROOT
+from matching import service as matching_service
+from matching.models import InvestorProfile
+from matching.routes import CatalogueDep, ScoringDep
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+CSRF_FIELD = "csrf_token"
+SESSION_KEY = "api_key_id"
+
+
+class PortalSearch(SearchParams):
+    """The catalogue page's query: the search API's parameters, the language, and any
+    other parameter a shared link may carry (ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lang: Lang | None = None
+
+
+def _principal(request: Request, session: SessionDep) -> Principal | None:
+    key_id = request.session.get(SESSION_KEY)
+    return principal_for_key_id(session, int(key_id)) if isinstance(key_id, int) else None
+
+
+PortalPrincipal = Annotated[Principal | None, Depends(_principal)]
+
+
+def _csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def _check_csrf(request: Request, submitted: str) -> None:
+    expected = request.session.get(CSRF_FIELD)
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, submitted):
+        raise AppError("the form has expired; reload the page and try again", field="csrf")
+
+
+def _url(request: Request, **changes: Any) -> str:
+    """The current URL with some query parameters changed (None removes one)."""
+    params = dict(request.query_params)
+    for name, value in changes.items():
+        if value is None or value == "":
+            params.pop(name, None)
+        else:
+            params[name] = str(value)
+    query = urlencode(params)
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    principal: Principal | None = None,
+) -> HTMLResponse:
+    lang = i18n.choose_language(request)
+    base = {
+        "lang": lang,
+        "other_lang": Lang.en if lang is Lang.th else Lang.th,
+        "t": lambda key, **values: i18n.translate(key, lang, **values),
+        "pick": lambda label: i18n.pick(label, lang),
+        "text": lambda th, en: i18n.text_in(th, en, lang),
+        "thb": lambda amount: i18n.thb(amount, lang),
+        "thb_range": lambda low, high: i18n.thb_range(low, high, lang),
+        "long_date": lambda value: i18n.long_date(value, lang),
+        "url": lambda **changes: _url(request, **changes),
+        "sector_label": lambda s: i18n.pick(SECTOR_LABELS[Sector(s)], lang),
+        "stage_label": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
+        "model_label": lambda m: i18n.pick(MODEL_LABELS[InvestmentModel(m)], lang),
+        "kind_label": lambda k: i18n.pick(KIND_LABELS[ListingKind(k)], lang),
+        "principal": principal,
+        "request": request,
+    }
+    response = templates.TemplateResponse(
+        request, template, base | context, status_code=status_code
+    )
+    if request.query_params.get("lang") in Lang.__members__:
+        response.set_cookie(i18n.LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"message": message}, status_code=status_code)
+
+
+# --- public pages ------------------------------------------------------------------------
+
+
+@router.get("/", response_class=HTMLResponse)
+def catalogue(
+    request: Request,
+    session: SessionDep,
+    index: SearchDep,
+    params: Annotated[PortalSearch, Query()],
+    principal: PortalPrincipal,
+) -> HTMLResponse:
+    search = SearchParams.model_validate(params.model_dump(exclude={"lang"}))
+    result = catalog_service.search_catalogue(session, index=index, params=search)
+    provinces = {p.code: p for p in catalog_service.list_provinces(session)}
+    cities = {c.slug: c for c in catalog_service.list_cities(session)}
+    pages = max(1, -(-result.count // search.limit))
+    return render(
+        request,
+        "catalogue.html",
+        {
+            "params": search,
+            "result": result,
+            "provinces": provinces,
+            "cities": cities,
+            "page": search.offset // search.limit + 1,
+            "pages": pages,
+            "sorts": ["relevance", "newest", "capital_asc", "capital_desc"],
+        },
+        principal=principal,
+    )
+
+
+def _related(session: SessionDep, listing: Listing) -> list[Any]:
+    same_sector, _ = catalog_service.search_published(
+        session, filters=ListingFilters(sector=Sector(listing.sector), limit=4)
+    )
+    same_city = session.exec(
+        select(Listing)
+        .where(Listing.city_id == listing.city_id, Listing.status == ListingStatus.published)
+        .order_by(col(Listing.published_at).desc())
+        .limit(4)
+    ).all()
+    seen, related = {listing.id}, []
+    for row in [*same_sector, *same_city]:
+        if row.id not in seen:
+            seen.add(row.id)
+            related.append(row)
+    return catalog_service.listings_public(session, related[:3])
+
+
+@router.get("/listings/{slug}", response_class=HTMLResponse)
+def pitch_page(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPrincipal,
+    catalogue_matrix: CatalogueDep,
+    settings: ScoringDep,
+) -> HTMLResponse:
+    listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
+    public = catalog_service.listing_public(session, listing)
+    city = session.get(City, listing.city_id)
+    block = session.get(SmartBlock, listing.smart_block_id) if listing.smart_block_id else None
+    fit = None
+    if principal is not None and principal.role is Role.investor:
+        profile = session.exec(
+            select(InvestorProfile)
+            .where(InvestorProfile.organisation_id == principal.organisation_id)
+            .order_by(col(InvestorProfile.id))
+        ).first()
+        if profile is not None:
+            fit = matching_service.fit_for_listing(
+                session,
+                listing=listing,
+                profile=profile,
+                catalogue=catalogue_matrix,
+                settings=settings,
+            )
+    return render(
+        request,
+        "listing.html",
+        {
+            "listing": public,
+            "city": city,
+            "block": block,
+            "related": _related(session, listing),
+            "fit": fit,
+        },
+        principal=principal,
+    )
+
+
+@router.get("/cities/{slug}", response_class=HTMLResponse)
+def city_page(
+    slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    city = catalog_service.city_public(session, slug=slug)
+    rows = session.exec(
+        select(Listing)
+        .join(City, col(City.id) == Listing.city_id)
+        .where(City.slug == slug, Listing.status == ListingStatus.published)
+        .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
+    ).all()
+    listings = catalog_service.listings_public(session, rows)
+    checkpoints = Counter(
+        c.status
+        for c in session.exec(
+            select(Checkpoint).where(col(Checkpoint.listing_id).in_([r.id for r in rows]))
+        )
+    )
+    return render(
+        request,
+        "city.html",
+        {
+            "city": city,
+            "listings": listings,
+            "checkpoints": {status: checkpoints.get(status, 0) for status in CheckpointStatus},
+            "kinds": list(ListingKind),
+        },
+        principal=principal,
+    )
+
+
+# --- publisher pages ---------------------------------------------------------------------
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, principal: PortalPrincipal) -> HTMLResponse:
+    return render(
+        request, "signin.html", {"csrf": _csrf_token(request), "error": None}, principal=principal
+    )
+
+
+@router.post("/signin", response_class=HTMLResponse, response_model=None)
+def signin(
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)],
+) -> Response:
+    _check_csrf(request, csrf_token)
+    try:
+        principal = resolve_key(session, api_key.strip())
+    except Unauthorized as exc:
+        return render(
+            request,
+            "signin.html",
+            {"csrf": _csrf_token(request), "error": exc.message},
+            status_code=401,
+        )
+    request.session[SESSION_KEY] = principal.api_key_id
+    request.session[CSRF_FIELD] = secrets.token_urlsafe(32)  # a new session, a new token
+    return RedirectResponse("/dashboard", status_code=303)
+
+
+@router.post("/signout", response_model=None)
+def signout(request: Request, csrf_token: Annotated[str, Form(max_length=100)]) -> Response:
+    _check_csrf(request, csrf_token)
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+def _publisher(principal: PortalPrincipal) -> Principal:
+    if principal is None or principal.role not in (Role.publisher, Role.admin):
+        raise Unauthorized("sign in with a publisher key", field="session")
+    return principal
+
+
+PortalPublisher = Annotated[Principal, Depends(_publisher)]
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, session: SessionDep, principal: PortalPublisher) -> HTMLResponse:
+    rows = session.exec(
+        select(Listing)
+        .where(Listing.organisation_id == principal.organisation_id)
+        .order_by(col(Listing.updated_at).desc())
+    ).all()
+    leads = [
+        matching_service.lead_public(session, lead)
+        for lead in matching_service.list_leads(session, principal=principal)
+    ]
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "listings": catalog_service.listings_public(session, rows),
+            "leads": leads,
+            "csrf": _csrf_token(request),
+            "notice": request.query_params.get("notice"),
+        },
+        principal=principal,
+    )
+
+
+def _own_listing(session: SessionDep, slug: str, principal: Principal) -> Listing:
+    listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
+    catalog_service.ensure_can_edit(listing, principal)
+    return listing
+
+
+@router.get("/dashboard/listings/{slug}/edit", response_class=HTMLResponse)
+def edit_form(
+    slug: str, request: Request, session: SessionDep, principal: PortalPublisher
+) -> HTMLResponse:
+    listing = _own_listing(session, slug, principal)
+    return render(
+        request,
+        "edit_listing.html",
+        {
+            "listing": catalog_service.listing_public(session, listing),
+            "values": None,
+            "errors": {},
+            "csrf": _csrf_token(request),
+            "stages": list(Stage),
+        },
+        principal=principal,
+    )
+
+
+EDITABLE = (
+    "title_th",
+    "title_en",
+    "summary_th",
+    "summary_en",
+    "description_th",
+    "description_en",
+    "stage",
+    "capital_min_thb",
+    "capital_max_thb",
+)
+
+
+class ListingForm(BaseModel):
+    """The edit form as posted: raw strings, validated by ``ListingUpdate`` afterwards so
+    that a bad value is shown next to its field rather than as an error page."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    csrf_token: Annotated[str, Field(max_length=100)] = ""
+    version: Annotated[int, Field(ge=0)] = 0
+    title_th: Annotated[str, Field(max_length=25_000)] = ""
+    title_en: Annotated[str, Field(max_length=25_000)] = ""
+    summary_th: Annotated[str, Field(max_length=25_000)] = ""
+    summary_en: Annotated[str, Field(max_length=25_000)] = ""
+    description_th: Annotated[str, Field(max_length=25_000)] = ""
+    description_en: Annotated[str, Field(max_length=25_000)] = ""
+    stage: Annotated[str, Field(max_length=40)] = ""
+    capital_min_thb: Annotated[str, Field(max_length=40)] = ""
+    capital_max_thb: Annotated[str, Field(max_length=40)] = ""
+
+
+@router.post(
+    "/dashboard/listings/{slug}/edit",
+    response_class=HTMLResponse,
+    response_model=None,
+    dependencies=[Depends(sync_search_after_commit)],
+)
+def edit_listing(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    form: Annotated[ListingForm, Form()],
+) -> Response:
+    _check_csrf(request, form.csrf_token)
+    listing = _own_listing(session, slug, principal)
+    values = form.model_dump(include=set(EDITABLE))
+    errors: dict[str, str] = {}
+    try:
+        data = ListingUpdate.model_validate(values)
+        catalog_service.update_listing(
+            session,
+            listing=listing,
+            data=data,
+            expected_version=form.version,
+            principal=principal,
+        )
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors()}
+    except AppError as exc:
+        errors = {exc.field or "form": exc.message}
+    if errors:
+        session.rollback()  # nothing of a rejected edit may be committed
+        return render(
+            request,
+            "edit_listing.html",
+            {
+                "listing": catalog_service.listing_public(session, listing),
+                "values": values,
+                "errors": errors,
+                "csrf": _csrf_token(request),
+                "stages": list(Stage),
+            },
+            status_code=422,
+            principal=principal,
+        )
+    return RedirectResponse("/dashboard?notice=saved", status_code=303)
+
+
+@router.post(
+    "/dashboard/listings/{slug}/publish",
+    response_model=None,
+    dependencies=[Depends(sync_search_after_commit)],
+)
+def publish(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    _check_csrf(request, csrf_token)
+    listing = _own_listing(session, slug, principal)
+    catalog_service.publish_listing(
+        session, listing=listing, principal=principal, expected_version=version
+    )
+    return RedirectResponse("/dashboard?notice=published_now", status_code=303)
