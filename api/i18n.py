@@ -25,7 +25,7 @@ LANG_COOKIE = "lang"
 def choose_language(request: Request) -> Lang:
     """``?lang=`` first, then the cookie the switch set, then the browser, then Thai."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if candidate in Lang.__members__:
+        if candidate is not None and candidate in Lang.__members__:
             return Lang(candidate)
     accept = request.headers.get("accept-language", "").lower()
     if accept.startswith("en"):

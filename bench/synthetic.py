@@ -28,16 +28,13 @@ import numpy.typing as npt
 from pythainlp.corpus import thai_words
 
 from catalog.geography import region_of
-from catalog.search.analysis import analysed, is_thai, thai_stopword_set, tokenize
+from catalog.search.analysis import is_thai, thai_stopword_set, tokenize
 from catalog.search.base import SearchDocument, SearchFilters, SearchQuery
+from catalog.search.documents import ListingText, search_document
+from catalog.search.documents import Place as DocumentPlace
 from catalog.taxonomy import (
-    KIND_LABELS,
-    REGION_LABELS,
-    SECTOR_LABELS,
     SECTOR_PARENT,
-    STAGE_LABELS,
     InvestmentModel,
-    Label,
     ListingKind,
     Sector,
     Stage,
@@ -320,37 +317,26 @@ def generate_listings(n: int, seed: int = 7) -> list[RawListing]:
 # --- documents ----------------------------------------------------------------------
 
 
-def _labels(*labels: Label) -> str:
-    return " ".join(f"{label.th} {label.en}" for label in labels)
-
-
-def _place_text(raw: RawListing) -> str:
+def _place(raw: RawListing) -> DocumentPlace:
     city = cities()[raw["city"]]
     province_th, province_en = provinces()[raw["province"]]
     block = city.blocks[raw["smart_block"]] if raw["smart_block"] else ()
-    return " ".join([city.name_th, city.name_en, province_th, province_en, *block])
+    return DocumentPlace(
+        province=raw["province"],
+        region=region_of(raw["province"]),
+        city=raw["city"],
+        smart_block=raw["smart_block"],
+        names=(city.name_th, city.name_en, province_th, province_en, *block),
+    )
 
 
 def to_document(listing_id: int, raw: RawListing) -> SearchDocument:
-    """The listing as ``catalog.search.documents.build_documents`` would index it."""
-    sector = Sector(raw["sector"])
-    parent = SECTOR_PARENT.get(sector)
-    vocabulary = _labels(
-        SECTOR_LABELS[sector],
-        *([SECTOR_LABELS[parent]] if parent else []),
-        KIND_LABELS[ListingKind(raw["kind"])],
-        STAGE_LABELS[Stage(raw["stage"])],
-        REGION_LABELS[region_of(raw["province"])],
-    )
-    return SearchDocument(
+    """The listing as ``catalog.search.documents.build_documents`` indexes it."""
+    listing = ListingText(
         id=listing_id,
         slug=raw["slug"],
         kind=raw["kind"],
         sector=raw["sector"],
-        sector_path=(raw["sector"], parent.value) if parent else (raw["sector"],),
-        province=raw["province"],
-        city=raw["city"],
-        smart_block=raw["smart_block"],
         stage=raw["stage"],
         models=tuple(raw["models"]),
         capital_min=raw["capital_min"],
@@ -360,12 +346,10 @@ def to_document(listing_id: int, raw: RawListing) -> SearchDocument:
         title_en=raw["title_en"],
         summary_th=raw["summary_th"],
         summary_en=raw["summary_en"],
-        title_terms=analysed(f"{raw['title_th']} {raw['title_en']}"),
-        summary_terms=analysed(f"{raw['summary_th']} {raw['summary_en']}"),
-        body_terms=analysed(
-            f"{raw['description_th']} {raw['description_en']} {_place_text(raw)} {vocabulary}"
-        ),
+        description_th=raw["description_th"],
+        description_en=raw["description_en"],
     )
+    return search_document(listing, _place(raw))
 
 
 # --- queries ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -20,9 +21,7 @@ import pythainlp
 from pythainlp.corpus import thai_stopwords
 
 _DICT_NAME = "citydeal-th"
-_THAI_RUN = r"[\u0E01-\u0E3A\u0E40-\u0E4E]+"
-_RUNS = re.compile(rf"(?P<thai>{_THAI_RUN})|(?P<word>[^\W_]+)")
-_THAI = re.compile(_THAI_RUN)
+_THAI = re.compile(r"[\u0E01-\u0E3A\u0E40-\u0E4E]+")
 MAX_TOKEN_CHARS = 40
 
 
@@ -79,47 +78,88 @@ def normalise_word(word: str) -> str:
     return word
 
 
-def _thai_tokens(run: str, offset: int) -> list[Token]:
-    tokens = []
-    position = offset
-    for piece in nlpo3.segment(run, _load_thai_dictionary()):
-        if piece.strip():
-            tokens.append(Token(piece[:MAX_TOKEN_CHARS], position, position + len(piece), True))
+_WORD = re.compile(r"[^\W_]+")
+_THAI_START = re.compile(r"[\u0E01-\u0E4E]")
+
+
+def _words(text: str, start: int, end: int) -> Iterator[tuple[str, int, int, bool]]:
+    """Non-Thai words of ``text[start:end]``: case-folded, de-pluralised, and a hyphenated
+    compound also as its joined form (``fish-ball`` adds ``fishball``)."""
+    previous: tuple[str, int, int, bool] | None = None
+    for match in _WORD.finditer(text, start, end):
+        term = normalise_word(match.group()[:MAX_TOKEN_CHARS])
+        if previous is not None and previous[2] + 1 == match.start() and (text[previous[2]] == "-"):
+            yield (previous[0] + term)[:MAX_TOKEN_CHARS], previous[1], match.end(), False
+        previous = (term, match.start(), match.end(), False)
+        yield previous
+
+
+def _scan(text: str) -> Iterator[tuple[str, int, int, bool]]:
+    """``(term, start, end, is_thai)`` for each word of ``text``.
+
+    The whole text goes to the segmenter in one call (it keeps every character, so
+    positions add up). Its Thai pieces are words; the stretches between them are split
+    into words by ``_words``, as the segmenter's own split of Latin text and digits
+    (``5G`` into ``5`` and ``G``) is not what a search for ``5G`` wants.
+    """
+    # nlpo3's "safe" mode garbles longer texts (pieces no longer add up to the input), so
+    # it is not used; every result is checked before its positions are trusted.
+    pieces = nlpo3.segment(text, _load_thai_dictionary())
+    if "".join(pieces) != text:
+        yield from _words(text, 0, len(text))
+        return
+    position = 0
+    other_since = 0  # start of the current stretch of non-Thai text
+    for piece in pieces:
+        if _THAI_START.match(piece):
+            yield from _words(text, other_since, position)
+            yield piece[:MAX_TOKEN_CHARS], position, position + len(piece), True
+            other_since = position + len(piece)
         position += len(piece)
-    return tokens
+    yield from _words(text, other_since, len(text))
 
 
 def tokenize(text: str) -> list[Token]:
-    """Words of ``text`` with their character spans in the original string.
+    """Words of ``text`` with their character spans in the original string."""
+    return [Token(*found) for found in _scan(unicodedata.normalize("NFC", text))]
 
-    A hyphenated compound also yields its joined form (``fish-ball`` adds ``fishball``),
-    so that either spelling finds it.
-    """
-    text = unicodedata.normalize("NFC", text)
-    tokens: list[Token] = []
-    for match in _RUNS.finditer(text):
-        if match.lastgroup == "thai":
-            tokens.extend(_thai_tokens(match.group(), match.start()))
-            continue
-        token = Token(
-            normalise_word(match.group()[:MAX_TOKEN_CHARS]), match.start(), match.end(), False
-        )
-        previous = tokens[-1] if tokens else None
-        if (
-            previous is not None
-            and not previous.thai
-            and previous.end + 1 == token.start
-            and text[previous.end] == "-"
-        ):
-            joined = (previous.term + token.term)[:MAX_TOKEN_CHARS]
-            tokens.append(Token(joined, previous.start, token.end, False))
-        tokens.append(token)
-    return tokens
+
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+
+
+def _other_terms(stretch: str, out: list[str]) -> None:
+    """Append the terms of a non-Thai stretch, as ``_words`` would find them."""
+    for compound in _COMPOUND.findall(stretch):
+        parts = [normalise_word(part[:MAX_TOKEN_CHARS]) for part in compound.split("-")]
+        out.append(parts[0])
+        for left, right in zip(parts, parts[1:], strict=False):
+            out.append((left + right)[:MAX_TOKEN_CHARS])
+            out.append(right)
 
 
 def terms(text: str) -> list[str]:
-    """The index terms of ``text``, in order, duplicates kept (they carry term frequency)."""
-    return [token.term for token in tokenize(text)]
+    """The index terms of ``text``, in order, duplicates kept (they carry term frequency).
+
+    The same terms as ``tokenize`` without their positions: this is the indexing hot
+    path, so it skips building spans.
+    """
+    text = unicodedata.normalize("NFC", text)
+    pieces = nlpo3.segment(text, _load_thai_dictionary())
+    if "".join(pieces) != text:
+        return [found[0] for found in _words(text, 0, len(text))]
+    out: list[str] = []
+    other: list[str] = []
+    for piece in pieces:
+        if "\u0e01" <= piece[0] <= "\u0e4e":
+            if other:
+                _other_terms("".join(other), out)
+                other.clear()
+            out.append(piece[:MAX_TOKEN_CHARS])
+        else:
+            other.append(piece)
+    if other:
+        _other_terms("".join(other), out)
+    return out
 
 
 def analysed(text: str) -> str:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from catalog.search.analysis import AnalysedQuery, analyse_query
 
 FACETS = ("kind", "sector", "province", "city", "stage", "model")
+DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
 
 
 class SearchSort(StrEnum):
@@ -69,6 +70,10 @@ class SearchDocument:
     title_terms: str  # analysed, space-separated
     summary_terms: str
     body_terms: str
+    # the words of each display field with their spans, for highlighting without re-analysis
+    display_spans: dict[str, tuple[list[str], list[int], list[int]]] = field(
+        default_factory=dict, compare=False
+    )
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog.models import City, Listing, ListingModel, Province, SmartBlock
 from catalog.search.analysis import analysed
-from catalog.search.base import SearchDocument
+from catalog.search.base import DISPLAY_FIELDS, SearchDocument
+from catalog.search.highlight import spans_of
 from catalog.taxonomy import (
     KIND_LABELS,
     REGION_LABELS,
@@ -57,46 +59,108 @@ def build_documents(session: Session, listings: Sequence[Listing]) -> list[Searc
         city = cities[row.city_id]
         province = provinces[city.province_code]
         block = blocks.get(row.smart_block_id) if row.smart_block_id else None
-        sector = Sector(row.sector)
-        parent = SECTOR_PARENT.get(sector)
-        place = " ".join(
-            [city.name_th, city.name_en, province.name_th, province.name_en]
-            + ([block.name_th, block.name_en] if block else [])
-        )
-        vocabulary = _labels(
-            SECTOR_LABELS[sector],
-            *([SECTOR_LABELS[parent]] if parent else []),
-            KIND_LABELS[ListingKind(row.kind)],
-            STAGE_LABELS[Stage(row.stage)],
-            REGION_LABELS[Region(province.region)],
-        )
         documents.append(
-            SearchDocument(
-                id=row.id,
-                slug=row.slug,
-                kind=row.kind,
-                sector=row.sector,
-                sector_path=(row.sector, parent.value) if parent else (row.sector,),
-                province=city.province_code,
-                city=city.slug,
-                smart_block=block.slug if block else None,
-                stage=row.stage,
-                models=tuple(sorted(models[row.id])),
-                capital_min=row.capital_min_thb,
-                capital_max=row.capital_max_thb,
-                published_ts=int(row.published_at.timestamp() * 1_000_000),
-                title_th=row.title_th,
-                title_en=row.title_en,
-                summary_th=row.summary_th,
-                summary_en=row.summary_en,
-                title_terms=analysed(f"{row.title_th} {row.title_en}"),
-                summary_terms=analysed(f"{row.summary_th} {row.summary_en}"),
-                body_terms=analysed(
-                    f"{row.description_th} {row.description_en} {place} {vocabulary}"
+            search_document(
+                ListingText(
+                    id=row.id,
+                    slug=row.slug,
+                    kind=row.kind,
+                    sector=row.sector,
+                    stage=row.stage,
+                    models=tuple(sorted(models[row.id])),
+                    capital_min=row.capital_min_thb,
+                    capital_max=row.capital_max_thb,
+                    published_ts=int(row.published_at.timestamp() * 1_000_000),
+                    title_th=row.title_th,
+                    title_en=row.title_en,
+                    summary_th=row.summary_th,
+                    summary_en=row.summary_en,
+                    description_th=row.description_th,
+                    description_en=row.description_en,
+                ),
+                Place(
+                    province=city.province_code,
+                    region=Region(province.region),
+                    city=city.slug,
+                    smart_block=block.slug if block else None,
+                    names=(city.name_th, city.name_en, province.name_th, province.name_en)
+                    + ((block.name_th, block.name_en) if block else ()),
                 ),
             )
         )
     return documents
+
+
+@dataclass(frozen=True)
+class ListingText:
+    """A listing's own fields that go into its search document."""
+
+    id: int
+    slug: str
+    kind: str
+    sector: str
+    stage: str
+    models: tuple[str, ...]
+    capital_min: int
+    capital_max: int
+    published_ts: int
+    title_th: str
+    title_en: str
+    summary_th: str
+    summary_en: str
+    description_th: str
+    description_en: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a listing is, with the names a searcher may type for it."""
+
+    province: str
+    region: Region
+    city: str
+    smart_block: str | None
+    names: tuple[str, ...]
+
+
+def search_document(listing: ListingText, place: Place) -> SearchDocument:
+    """Analyse a listing once into what every engine indexes: terms for title, summary and
+    body (which also carries the place names and taxonomy labels in both languages), and
+    the spans of the displayed fields for highlighting."""
+    sector = Sector(listing.sector)
+    parent = SECTOR_PARENT.get(sector)
+    vocabulary = _labels(
+        SECTOR_LABELS[sector],
+        *([SECTOR_LABELS[parent]] if parent else []),
+        KIND_LABELS[ListingKind(listing.kind)],
+        STAGE_LABELS[Stage(listing.stage)],
+        REGION_LABELS[place.region],
+    )
+    spans = {name: spans_of(getattr(listing, name)) for name in DISPLAY_FIELDS}
+    body = f"{listing.description_th} {listing.description_en} {' '.join(place.names)}"
+    return SearchDocument(
+        id=listing.id,
+        slug=listing.slug,
+        kind=listing.kind,
+        sector=listing.sector,
+        sector_path=(listing.sector, parent.value) if parent else (listing.sector,),
+        province=place.province,
+        city=place.city,
+        smart_block=place.smart_block,
+        stage=listing.stage,
+        models=listing.models,
+        capital_min=listing.capital_min,
+        capital_max=listing.capital_max,
+        published_ts=listing.published_ts,
+        title_th=listing.title_th,
+        title_en=listing.title_en,
+        summary_th=listing.summary_th,
+        summary_en=listing.summary_en,
+        title_terms=" ".join(spans["title_th"][0] + spans["title_en"][0]),
+        summary_terms=" ".join(spans["summary_th"][0] + spans["summary_en"][0]),
+        body_terms=analysed(f"{body} {vocabulary}"),
+        display_spans=spans,
+    )
 
 
 def iter_all_documents(session: Session, batch_size: int = 500) -> Iterator[SearchDocument]:

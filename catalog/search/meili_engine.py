@@ -15,6 +15,7 @@ import meilisearch
 from meilisearch.errors import MeilisearchError
 
 from catalog.search.base import (
+    DISPLAY_FIELDS,
     ProgressCallback,
     SearchDocument,
     SearchFilters,
@@ -27,7 +28,6 @@ from catalog.search.base import (
 )
 from catalog.search.highlight import highlights_for
 
-DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
 FACET_ATTRIBUTES = {
     "kind": "kind",
     "sector": "sector",
@@ -115,7 +115,9 @@ def search_parameters(query: SearchQuery) -> tuple[str, dict[str, Any]]:
 
 
 def to_document(doc: SearchDocument) -> dict[str, Any]:
-    return asdict(doc) | {"models": list(doc.models), "sector_path": list(doc.sector_path)}
+    document = asdict(doc) | {"models": list(doc.models), "sector_path": list(doc.sector_path)}
+    del document["display_spans"]  # our own highlighting data; Meilisearch needs none
+    return document
 
 
 class MeiliIndex(SearchIndex):

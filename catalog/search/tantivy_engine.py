@@ -20,6 +20,7 @@ from tantivy import Occur, Order, Query
 
 from catalog.search.analysis import AnalysedQuery, QueryTerm, typo_budget
 from catalog.search.base import (
+    DISPLAY_FIELDS,
     FACETS,
     ProgressCallback,
     SearchDocument,
@@ -30,9 +31,9 @@ from catalog.search.base import (
     SearchSort,
     SearchUnavailable,
 )
-from catalog.search.highlight import highlights_for
+from catalog.search.highlight import Matcher, highlights_for
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Field boosts: a title match outranks a summary match, which outranks the body.
 FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 # Typo and prefix matches score a constant (times these weights), well under an exact
@@ -40,7 +41,6 @@ FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 TYPO_WEIGHT = 0.3
 PREFIX_WEIGHT = 0.5
 KEYWORD_FIELDS = ("kind", "sector", "province", "city", "smart_block", "stage")
-DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
 WRITER_HEAP_BYTES = 64_000_000
 
 
@@ -109,7 +109,11 @@ class TantivyIndex(SearchIndex):
         document.add_integer("capital_min", doc.capital_min)
         document.add_integer("capital_max", doc.capital_max)
         document.add_integer("published_ts", doc.published_ts)
-        display = {name: getattr(doc, name) for name in DISPLAY_FIELDS} | {"slug": doc.slug}
+        display = {
+            "slug": doc.slug,
+            "text": {name: getattr(doc, name) for name in DISPLAY_FIELDS},
+            "spans": doc.display_spans,
+        }
         document.add_bytes("display", json.dumps(display, ensure_ascii=False).encode())
         return document
 
@@ -171,11 +175,13 @@ class TantivyIndex(SearchIndex):
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
-    def _text_clause(self, term: QueryTerm) -> Query:
+    def _text_clause(self, term: QueryTerm, *, loose: bool) -> Query:
         clauses = []
         for field, boost in FIELD_BOOSTS.items():
             exact = Query.term_query(self._schema, field, term.term)
             clauses.append((Occur.Should, Query.boost_query(exact, boost)))
+            if not loose:
+                continue
             if term.typos:
                 typo = Query.fuzzy_term_query(
                     self._schema,
@@ -186,11 +192,13 @@ class TantivyIndex(SearchIndex):
                 )
                 clauses.append((Occur.Should, Query.boost_query(typo, boost * TYPO_WEIGHT)))
             if term.prefix:
+                # One typo at most in a word still being typed: two would match too much,
+                # and is the costliest expansion.
                 typed = Query.fuzzy_term_query(
                     self._schema,
                     field,
                     term.prefix,
-                    distance=typo_budget(term.prefix),
+                    distance=min(typo_budget(term.prefix), 1),
                     transposition_cost_one=True,
                     prefix=True,
                 )
@@ -228,17 +236,19 @@ class TantivyIndex(SearchIndex):
             )
         return clauses
 
-    def _query(self, query: SearchQuery, analysed: AnalysedQuery) -> Query:
-        clauses = [(Occur.Must, self._text_clause(term)) for term in analysed.terms]
+    def _query(self, query: SearchQuery, analysed: AnalysedQuery, *, loose: bool) -> Query:
+        clauses = [(Occur.Must, self._text_clause(t, loose=loose)) for t in analysed.terms]
         clauses += [(Occur.Must, clause) for clause in self._filter_clauses(query)]
         if not clauses:
             return Query.all_query()
         return Query.boolean_query(clauses)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Exact words first; typo and prefix expansion only when exact matches do not fill
+        the requested page (expanding every term is what a query mostly spends its time on).
+        """
         analysed = query.analysed()
         searcher = self._searcher()
-        tantivy_query = self._query(query, analysed)
         sort = query.sort
         if sort is SearchSort.relevance and analysed.is_empty:
             sort = SearchSort.newest  # browsing: nothing to rank by relevance
@@ -250,18 +260,24 @@ class TantivyIndex(SearchIndex):
         options: dict[str, Any] = {"count": True, "offset": query.offset}
         if order is not None:
             options |= {"order_by_field": order[0], "order": order[1]}
+        expandable = any(term.typos or term.prefix for term in analysed.terms)
+        tantivy_query = self._query(query, analysed, loose=False)
         found = searcher.search(tantivy_query, query.limit, **options)
+        if expandable and (found.count or 0) < query.offset + query.limit:
+            tantivy_query = self._query(query, analysed, loose=True)
+            found = searcher.search(tantivy_query, query.limit, **options)
+        matcher = Matcher(analysed)
         hits = []
         for key, address in found.hits:
             stored = searcher.doc(address)
             display = json.loads(stored.get_first("display"))
-            slug = display.pop("slug")
+            spans = {name: tuple(value) for name, value in display["spans"].items()}
             hits.append(
                 SearchHit(
                     id=int(stored.get_first("id")),
-                    slug=slug,
+                    slug=display["slug"],
                     score=float(key) if order is None else 0.0,
-                    highlights=highlights_for(display, analysed),
+                    highlights=highlights_for(display["text"], analysed, spans, matcher),
                 )
             )
         facets = self._facets(searcher, tantivy_query) if query.facets else {}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.search.analysis import analyse_query, terms
+from catalog.search.analysis import analyse_query, terms, tokenize
 from tests.factories import World, auth, listing_payload
 
 NASTY = [
@@ -110,3 +110,13 @@ def test_analysis_is_total(text: str) -> None:
         assert not term.isspace()
     query = analyse_query(text)
     assert len(query.terms) <= 12
+
+
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(list("กขคงจฉชซญดตถทนบปผพฟมยรลวสหอฮะาิีึืุูเแโใไ่้๊๋็์ abcXYZ-059., ")),
+        max_size=120,
+    )
+)
+def test_fast_terms_match_the_positional_tokenizer(text: str) -> None:
+    assert terms(text) == [token.term for token in tokenize(text)]

@@ -1,0 +1,174 @@
+"""The portal over HTTP: pages, languages, escaping, and the publisher's signed-in flow."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.factories import World, auth, listing_payload, profile_payload
+
+EVIL = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+async def published(client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
+    key = auth(world.nakhon_sawan_key)
+    body = listing_payload(summary_en=f"Safe {EVIL} summary", description_th=f"รายละเอียด {EVIL}")
+    assert (await client.post("/v1/listings", json=body, headers=key)).status_code == 201
+    assert (
+        await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
+    ).status_code == 200
+    draft = listing_payload(slug="secret-plan", title_en="Secret plan")
+    assert (await client.post("/v1/listings", json=draft, headers=key)).status_code == 201
+    return client
+
+
+async def test_catalogue_speaks_thai_first_and_english_on_request(
+    published: httpx.AsyncClient,
+) -> None:
+    thai = await published.get("/")
+    assert thai.status_code == 200
+    assert '<html lang="th">' in thai.text
+    assert "โรงงานผลิตลูกชิ้นปลา" in thai.text
+    english = await published.get("/?lang=en")
+    assert '<html lang="en">' in english.text
+    assert english.cookies.get("lang") == "en"
+    remembered = await published.get("/")  # the cookie now carries the choice
+    assert '<html lang="en">' in remembered.text
+    assert "Fish-ball factory" in remembered.text
+
+
+async def test_search_page_highlights_and_counts(published: httpx.AsyncClient) -> None:
+    page = await published.get("/", params={"q": "ลูกชิ้น", "lang": "th"})
+    assert "โรงงานผลิต<mark>ลูกชิ้น</mark>ปลา" in page.text
+    assert re.search(r'data-testid="result-count">1<', page.text)
+    assert 'data-facet="kind" data-value="trade"' in page.text
+    narrowed = await published.get("/", params={"q": "ลูกชิ้น", "kind": "infrastructure"})
+    assert re.search(r'data-testid="result-count">0<', narrowed.text)
+    assert "Secret plan" not in page.text
+
+
+async def test_listing_text_cannot_inject_markup(published: httpx.AsyncClient) -> None:
+    for url in (
+        "/listings/fish-ball-factory",
+        "/listings/fish-ball-factory?lang=en",
+        "/?q=safe&lang=en",
+    ):
+        page = await published.get(url)
+        assert page.status_code == 200
+        assert EVIL not in page.text
+    pitch = await published.get("/listings/fish-ball-factory?lang=en")
+    assert "&lt;script&gt;" in pitch.text
+
+
+async def test_pitch_page_has_figures_steps_and_preview_tags(published: httpx.AsyncClient) -> None:
+    thai = (await published.get("/listings/fish-ball-factory?lang=th")).text
+    assert '<meta property="og:title" content="โรงงานผลิตลูกชิ้นปลา">' in thai
+    assert "5–12 ล้านบาท" in thai
+    assert "ขอใบอนุญาตประกอบกิจการโรงงาน" in thai
+    assert "1 กันยายน พ.ศ. 2569" in thai  # last verified, in the Buddhist era
+    english = (await published.get("/listings/fish-ball-factory?lang=en")).text
+    assert "THB 5M–12M" in english
+    assert "1 September 2026" in english
+    assert "6-month checkpoint" in english
+    assert (await published.get("/listings/secret-plan")).status_code == 404
+    missing = await published.get("/listings/nothing-here")
+    assert missing.status_code == 404
+    assert "text/html" in missing.headers["content-type"]
+
+
+async def test_city_page(published: httpx.AsyncClient) -> None:
+    page = await published.get("/cities/nakhon-sawan?lang=en")
+    assert page.status_code == 200
+    assert "Old Market" in page.text
+    assert "/listings/fish-ball-factory" in page.text
+    assert (await published.get("/cities/atlantis")).status_code == 404
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+async def _sign_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    form = await client.get("/signin")
+    return await client.post("/signin", data={"api_key": key, "csrf_token": _csrf(form.text)})
+
+
+async def test_publisher_signs_in_edits_and_publishes(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    assert (await published.get("/dashboard")).status_code == 401
+    signed_in = await _sign_in(published, world.nakhon_sawan_key)
+    assert signed_in.status_code == 303
+    dashboard = await published.get("/dashboard?lang=en")
+    assert 'data-slug="secret-plan"' in dashboard.text
+    token = _csrf(dashboard.text)
+
+    edit = await published.get("/dashboard/listings/secret-plan/edit")
+    assert edit.status_code == 200
+    form = {
+        "csrf_token": token,
+        "version": "1",
+        "title_th": "แผนลับ",
+        "title_en": "Open plan",
+        "summary_th": "สรุป",
+        "summary_en": "",
+        "description_th": "รายละเอียด",
+        "description_en": "",
+        "stage": "tendering",
+        "capital_min_thb": "1000000",
+        "capital_max_thb": "2000000",
+    }
+    saved = await published.post("/dashboard/listings/secret-plan/edit", data=form)
+    assert saved.status_code == 303, saved.text
+    stale = await published.post(
+        "/dashboard/listings/secret-plan/edit", data=form | {"title_en": "Overwrite"}
+    )
+    assert stale.status_code == 422
+    assert "version" in stale.text
+    bad = await published.post(
+        "/dashboard/listings/secret-plan/edit",
+        data=form | {"version": "2", "capital_min_thb": "9000000"},
+    )
+    assert bad.status_code == 422
+    assert 'aria-invalid="true"' in bad.text
+    forged = await published.post(
+        "/dashboard/listings/secret-plan/publish", data={"csrf_token": "forged", "version": "2"}
+    )
+    assert forged.status_code == 400
+    done = await published.post(
+        "/dashboard/listings/secret-plan/publish", data={"csrf_token": token, "version": "2"}
+    )
+    assert done.status_code == 303
+    listing = (await published.get("/v1/listings/secret-plan")).json()
+    assert (listing["status"], listing["title_en"], listing["stage"]) == (
+        "published",
+        "Open plan",
+        "tendering",
+    )
+
+
+async def test_wrong_key_and_other_organisations(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    wrong = await _sign_in(published, "cdk_00000000_nope")
+    assert wrong.status_code == 401
+    assert 'role="alert"' in wrong.text
+    assert (await _sign_in(published, world.rayong_key)).status_code == 303
+    other = await published.get("/dashboard/listings/fish-ball-factory/edit")
+    assert other.status_code == 403
+
+
+async def test_investor_sees_its_fit_on_a_pitch_page(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    await published.post("/v1/investors", json=profile_payload(), headers=auth(world.investor_key))
+    assert (await _sign_in(published, world.investor_key)).status_code == 303
+    page = await published.get("/listings/fish-ball-factory?lang=en")
+    assert 'data-testid="fit"' in page.text
+    assert "Lanna Food Ventures" in page.text
+    assert "is inside your THB 2M-20M ticket" in page.text
