@@ -64,7 +64,7 @@ _IRREGULAR = {
 @lru_cache(maxsize=200_000)
 def normalise_word(word: str) -> str:
     """Case-fold and reduce English plurals: ``Factories`` -> ``factory``, ``buses`` -> ``bus``."""
-    word = word.casefold()
+    word = word[:MAX_TOKEN_CHARS].casefold()
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if len(word) <= 3 or not word.isascii() or not word.isalpha():
@@ -79,7 +79,10 @@ def normalise_word(word: str) -> str:
 
 
 _WORD = re.compile(r"[^\W_]+")
-_THAI_START = re.compile(r"[\u0E01-\u0E4E]")
+_THAI_LETTERS = re.compile(r"[\u0E01-\u0E4E]+")
+# A Thai word has at least one letter that is not a combining mark; a stray tone or
+# vowel mark alone is not a word.
+_THAI_BASE = re.compile(r"[\u0E01-\u0E30\u0E32\u0E33\u0E3F-\u0E46]")
 
 
 def _words(text: str, start: int, end: int) -> Iterator[tuple[str, int, int, bool]]:
@@ -87,36 +90,62 @@ def _words(text: str, start: int, end: int) -> Iterator[tuple[str, int, int, boo
     compound also as its joined form (``fish-ball`` adds ``fishball``)."""
     previous: tuple[str, int, int, bool] | None = None
     for match in _WORD.finditer(text, start, end):
-        term = normalise_word(match.group()[:MAX_TOKEN_CHARS])
+        term = normalise_word(match.group())
         if previous is not None and previous[2] + 1 == match.start() and (text[previous[2]] == "-"):
             yield (previous[0] + term)[:MAX_TOKEN_CHARS], previous[1], match.end(), False
         previous = (term, match.start(), match.end(), False)
         yield previous
 
 
-def _scan(text: str) -> Iterator[tuple[str, int, int, bool]]:
-    """``(term, start, end, is_thai)`` for each word of ``text``.
+def _segment_thai(text: str) -> tuple[list[re.Match[str]], str, list[str]] | None:
+    """The Thai runs of ``text``, joined by spaces, and the segmenter's pieces of that.
 
-    The whole text goes to the segmenter in one call (it keeps every character, so
-    positions add up). Its Thai pieces are words; the stretches between them are split
-    into words by ``_words``, as the segmenter's own split of Latin text and digits
-    (``5G`` into ``5`` and ``G``) is not what a search for ``5G`` wants.
+    One segmenter call per text, on the Thai alone (spaces are word boundaries anyway).
+    ``None`` if the segmenter's pieces do not add up to its input: its "safe" mode was
+    seen garbling long texts, so no result is trusted unchecked.
     """
-    # nlpo3's "safe" mode garbles longer texts (pieces no longer add up to the input), so
-    # it is not used; every result is checked before its positions are trusted.
-    pieces = nlpo3.segment(text, _load_thai_dictionary())
-    if "".join(pieces) != text:
-        yield from _words(text, 0, len(text))
-        return
-    position = 0
-    other_since = 0  # start of the current stretch of non-Thai text
+    runs = list(_THAI_LETTERS.finditer(text))
+    joined = " ".join(run.group() for run in runs)
+    pieces = nlpo3.segment(joined, _load_thai_dictionary()) if runs else []
+    return (runs, joined, pieces) if "".join(pieces) == joined else None
+
+
+def _blank_thai(text: str) -> str:
+    return _THAI_LETTERS.sub(lambda run: " " * len(run.group()), text)
+
+
+def _scan(text: str) -> list[tuple[str, int, int, bool]]:
+    """``(term, start, end, is_thai)`` for each word of ``text``, in text order."""
+    segmented = _segment_thai(text)
+    if segmented is None:
+        return list(_words(text, 0, len(text)))
+    runs, _joined, pieces = segmented
+    found: list[tuple[str, int, int, bool]] = []
+    run_index, offset = 0, 0  # the run being read, and how far into it
     for piece in pieces:
-        if _THAI_START.match(piece):
-            yield from _words(text, other_since, position)
-            yield piece[:MAX_TOKEN_CHARS], position, position + len(piece), True
-            other_since = position + len(piece)
-        position += len(piece)
-    yield from _words(text, other_since, len(text))
+        if piece == " ":  # the space that joined two runs
+            run_index, offset = run_index + 1, 0
+            continue
+        start = runs[run_index].start() + offset
+        offset += len(piece)
+        if _THAI_BASE.search(piece):
+            found.append((piece[:MAX_TOKEN_CHARS], start, start + len(piece), True))
+    blanked = _blank_thai(text)
+    found.extend(_words(blanked, 0, len(blanked)))
+    found.sort(key=lambda word: word[1])  # stable: a compound stays after its first part
+    return found
+
+
+def word_spans(text: str) -> tuple[list[str], list[int], list[int]]:
+    """The terms of ``text`` with their start and end offsets, as three parallel lists."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for term, start, end, _thai in _scan(unicodedata.normalize("NFC", text)):
+        words.append(term)
+        starts.append(start)
+        ends.append(end)
+    return words, starts, ends
 
 
 def tokenize(text: str) -> list[Token]:
@@ -129,8 +158,12 @@ _COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 def _other_terms(stretch: str, out: list[str]) -> None:
     """Append the terms of a non-Thai stretch, as ``_words`` would find them."""
-    for compound in _COMPOUND.findall(stretch):
-        parts = [normalise_word(part[:MAX_TOKEN_CHARS]) for part in compound.split("-")]
+    compounds = _COMPOUND.findall(stretch)
+    if "-" not in stretch:
+        out.extend(map(normalise_word, compounds))
+        return
+    for compound in compounds:
+        parts = [normalise_word(part) for part in compound.split("-")]
         out.append(parts[0])
         for left, right in zip(parts, parts[1:], strict=False):
             out.append((left + right)[:MAX_TOKEN_CHARS])
@@ -138,27 +171,16 @@ def _other_terms(stretch: str, out: list[str]) -> None:
 
 
 def terms(text: str) -> list[str]:
-    """The index terms of ``text``, in order, duplicates kept (they carry term frequency).
+    """The index terms of ``text``: the words ``tokenize`` finds, Thai ones first.
 
-    The same terms as ``tokenize`` without their positions: this is the indexing hot
-    path, so it skips building spans.
+    This is the indexing hot path, so it skips positions and ordering.
     """
     text = unicodedata.normalize("NFC", text)
-    pieces = nlpo3.segment(text, _load_thai_dictionary())
-    if "".join(pieces) != text:
+    segmented = _segment_thai(text)
+    if segmented is None:
         return [found[0] for found in _words(text, 0, len(text))]
-    out: list[str] = []
-    other: list[str] = []
-    for piece in pieces:
-        if "\u0e01" <= piece[0] <= "\u0e4e":
-            if other:
-                _other_terms("".join(other), out)
-                other.clear()
-            out.append(piece[:MAX_TOKEN_CHARS])
-        else:
-            other.append(piece)
-    if other:
-        _other_terms("".join(other), out)
+    out = [piece[:MAX_TOKEN_CHARS] for piece in segmented[2] if _THAI_BASE.search(piece)]
+    _other_terms(_THAI_LETTERS.sub(" ", text), out)
     return out
 
 

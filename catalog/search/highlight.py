@@ -12,7 +12,7 @@ from html import escape
 
 from rapidfuzz.distance import OSA
 
-from catalog.search.analysis import AnalysedQuery, tokenize
+from catalog.search.analysis import AnalysedQuery, word_spans
 
 SNIPPET_CHARS = 180
 # (terms, starts, ends) of one text: parallel lists, compact to store with the document.
@@ -20,8 +20,7 @@ Spans = tuple[list[str], list[int], list[int]]
 
 
 def spans_of(text: str) -> Spans:
-    tokens = tokenize(text)
-    return [t.term for t in tokens], [t.start for t in tokens], [t.end for t in tokens]
+    return word_spans(text)
 
 
 class Matcher:
