@@ -7,7 +7,6 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from babel.dates import get_month_names
-from babel.numbers import format_compact_decimal, format_decimal
 from fastapi import Request
 
 from catalog.taxonomy import Label
@@ -43,14 +42,21 @@ def text_in(th: str, en: str, lang: Lang) -> str:
     return first or second
 
 
+def _decimal(value: float) -> str:
+    """``1,250.5``: grouping and at most two decimals, as both Thai and English write it."""
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def thb(amount: float, lang: Lang) -> str:
     """``12 ล้านบาท`` in Thai (Thai counts in millions), ``THB 12M`` in English."""
     if lang is Lang.th:
         if amount >= 1_000_000:
-            millions = format_decimal(amount / 1_000_000, format="#,##0.##", locale="th_TH")
-            return f"{millions} ล้านบาท"
-        return f"{format_decimal(amount, locale='th_TH')} บาท"
-    return f"THB {format_compact_decimal(amount, locale='en', fraction_digits=2)}"
+            return f"{_decimal(amount / 1_000_000)} ล้านบาท"
+        return f"{_decimal(amount)} บาท"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if amount >= size:
+            return f"THB {_decimal(amount / size)}{suffix}"
+    return f"THB {_decimal(amount)}"
 
 
 def thb_range(low: float, high: float, lang: Lang) -> str:

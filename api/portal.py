@@ -24,7 +24,7 @@ from api.deps import SearchDep, SessionDep, sync_search_after_commit
 from api.i18n import Lang
 from catalog import service as catalog_service
 from catalog.models import Checkpoint, City, Listing, SmartBlock
-from catalog.schemas import ListingFilters, ListingUpdate, SearchParams
+from catalog.schemas import ListingUpdate, SearchParams
 from catalog.taxonomy import (
     KIND_LABELS,
     MODEL_LABELS,
@@ -42,7 +42,7 @@ from core.principal import Principal, Role
 from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
-from matching.routes import CatalogueDep, ScoringDep
+from matching.routes import ScoringDep, StoreDep
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
@@ -144,8 +144,7 @@ def catalogue(
 ) -> HTMLResponse:
     search = SearchParams.model_validate(params.model_dump(exclude={"lang"}))
     result = catalog_service.search_catalogue(session, index=index, params=search)
-    provinces = {p.code: p for p in catalog_service.list_provinces(session)}
-    cities = {c.slug: c for c in catalog_service.list_cities(session)}
+    provinces, cities = catalog_service.place_names(session)
     pages = max(1, -(-result.count // search.limit))
     return render(
         request,
@@ -163,31 +162,13 @@ def catalogue(
     )
 
 
-def _related(session: SessionDep, listing: Listing) -> list[Any]:
-    same_sector, _ = catalog_service.search_published(
-        session, filters=ListingFilters(sector=Sector(listing.sector), limit=4)
-    )
-    same_city = session.exec(
-        select(Listing)
-        .where(Listing.city_id == listing.city_id, Listing.status == ListingStatus.published)
-        .order_by(col(Listing.published_at).desc())
-        .limit(4)
-    ).all()
-    seen, related = {listing.id}, []
-    for row in [*same_sector, *same_city]:
-        if row.id not in seen:
-            seen.add(row.id)
-            related.append(row)
-    return catalog_service.listings_public(session, related[:3])
-
-
 @router.get("/listings/{slug}", response_class=HTMLResponse)
 def pitch_page(
     slug: str,
     request: Request,
     session: SessionDep,
     principal: PortalPrincipal,
-    catalogue_matrix: CatalogueDep,
+    store: StoreDep,
     settings: ScoringDep,
 ) -> HTMLResponse:
     listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
@@ -206,7 +187,7 @@ def pitch_page(
                 session,
                 listing=listing,
                 profile=profile,
-                catalogue=catalogue_matrix,
+                catalogue=store.matrix(session),
                 settings=settings,
             )
     return render(
@@ -216,7 +197,9 @@ def pitch_page(
             "listing": public,
             "city": city,
             "block": block,
-            "related": _related(session, listing),
+            "related": catalog_service.listing_summaries(
+                session, catalog_service.related_listings(session, listing=listing)
+            ),
             "fit": fit,
         },
         principal=principal,

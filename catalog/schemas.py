@@ -360,8 +360,28 @@ class SearchParams(CatalogueFilters):
     sort: SearchSort = SearchSort.relevance
 
 
+class ListingSummary(BaseModel):
+    """What a result list shows of a listing; the full record is at /v1/listings/{slug}."""
+
+    id: int
+    slug: str
+    status: ListingStatus
+    kind: ListingKind
+    sector: Sector
+    stage: Stage
+    city: CityRef
+    title_th: str
+    title_en: str
+    summary_th: str
+    summary_en: str
+    capital_min_thb: int
+    capital_max_thb: int
+    investment_models: list[InvestmentModel]
+    published_at: datetime | None
+
+
 class SearchHitPublic(BaseModel):
-    listing: ListingPublic
+    listing: ListingSummary
     score: float
     highlights: dict[str, str] = Field(
         description="Title and summary fields with matches in <mark>; the text is HTML-escaped."

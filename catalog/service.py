@@ -35,6 +35,7 @@ from catalog.schemas import (
     ListingFilters,
     ListingPublic,
     ListingSort,
+    ListingSummary,
     ListingUpdate,
     OrganisationRef,
     OwnListingFilters,
@@ -46,7 +47,14 @@ from catalog.schemas import (
     SmartBlockRef,
 )
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
-from catalog.taxonomy import CheckpointStatus, CityKind, ListingKind, ListingStatus
+from catalog.taxonomy import (
+    CheckpointStatus,
+    CityKind,
+    Label,
+    ListingKind,
+    ListingStatus,
+    sector_family_down,
+)
 from core.db import utcnow
 from core.errors import (
     Conflict,
@@ -80,6 +88,19 @@ def get_smart_block(session: Session, *, slug: str, field: str = "smart_block") 
     if block is None:
         raise InvalidInput(f"unknown smart block '{slug}'", field=field)
     return block
+
+
+def place_names(session: Session) -> tuple[dict[str, Label], dict[str, Label]]:
+    """Thai and English names of every province (by code) and city (by slug)."""
+    provinces = {
+        code: Label(th, en)
+        for code, th, en in session.exec(select(Province.code, Province.name_th, Province.name_en))
+    }
+    cities = {
+        slug: Label(th, en)
+        for slug, th, en in session.exec(select(City.slug, City.name_th, City.name_en))
+    }
+    return provinces, cities
 
 
 def list_provinces(session: Session) -> list[ProvincePublic]:
@@ -180,38 +201,65 @@ def _referenced_places(
 
 def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[Listing], int]:
     """Published listings matching ``filters``, one page, and the total."""
-    stmt = select(Listing).where(Listing.status == ListingStatus.published)
+    conditions: list[Any] = [Listing.status == ListingStatus.published]
     if filters.kind:
-        stmt = stmt.where(Listing.kind == filters.kind)
+        conditions.append(Listing.kind == filters.kind)
     if filters.sector:
-        stmt = stmt.where(Listing.sector == filters.sector)
+        conditions.append(col(Listing.sector).in_(sector_family_down(filters.sector)))
     if filters.stage:
-        stmt = stmt.where(Listing.stage == filters.stage)
+        conditions.append(Listing.stage == filters.stage)
     province, city, block = _referenced_places(session, filters)
     if province:
         in_province = select(City.id).where(City.province_code == province.code)
-        stmt = stmt.where(col(Listing.city_id).in_(in_province))
+        conditions.append(col(Listing.city_id).in_(in_province))
     if city:
-        stmt = stmt.where(Listing.city_id == city.id)
+        conditions.append(Listing.city_id == city.id)
     if block:
-        stmt = stmt.where(Listing.smart_block_id == block.id)
+        conditions.append(Listing.smart_block_id == block.id)
     if filters.model:
         accepting = select(ListingModel.listing_id).where(ListingModel.model == filters.model)
-        stmt = stmt.where(col(Listing.id).in_(accepting))
+        conditions.append(col(Listing.id).in_(accepting))
     # A ticket range overlaps the capital range when each starts before the other ends.
     if filters.capital_max is not None:
-        stmt = stmt.where(Listing.capital_min_thb <= filters.capital_max)
+        conditions.append(Listing.capital_min_thb <= filters.capital_max)
     if filters.capital_min is not None:
-        stmt = stmt.where(Listing.capital_max_thb >= filters.capital_min)
+        conditions.append(Listing.capital_max_thb >= filters.capital_min)
 
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    # Count ids, not rows: a subquery of whole listings would read every description.
+    total = session.exec(select(func.count(col(Listing.id))).where(*conditions)).one()
     order: tuple[Any, ...] = {
         ListingSort.newest: (desc(col(Listing.published_at)), col(Listing.id).desc()),
         ListingSort.capital_asc: (col(Listing.capital_min_thb).asc(), col(Listing.id).asc()),
         ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
     }[filters.sort]
-    page = session.exec(stmt.order_by(*order).limit(filters.limit).offset(filters.offset)).all()
+    page = session.exec(
+        select(Listing)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(filters.limit)
+        .offset(filters.offset)
+    ).all()
     return list(page), total
+
+
+def related_listings(session: Session, *, listing: Listing, limit: int = 3) -> list[Listing]:
+    """Other published listings in the same sector, then in the same city, newest first."""
+    found: list[Listing] = []
+    for condition in (Listing.sector == listing.sector, Listing.city_id == listing.city_id):
+        found += session.exec(
+            select(Listing)
+            .where(
+                condition,
+                Listing.status == ListingStatus.published,
+                Listing.id != listing.id,
+                col(Listing.id).not_in([row.id for row in found]),
+            )
+            .order_by(desc(col(Listing.published_at)))
+            .limit(limit - len(found))
+        ).all()
+        if len(found) >= limit:
+            break
+    return found
 
 
 def search_catalogue(
@@ -237,7 +285,7 @@ def search_catalogue(
     rows = session.exec(
         select(Listing).where(col(Listing.id).in_(ids), Listing.status == ListingStatus.published)
     ).all()
-    by_id = {listing.id: listing for listing in listings_public(session, rows)}
+    by_id = {listing.id: listing for listing in listing_summaries(session, rows)}
     hits = [
         SearchHitPublic(listing=by_id[hit.id], score=hit.score, highlights=hit.highlights)
         for hit in result.hits
@@ -274,20 +322,7 @@ def listings_public(session: Session, listings: Sequence[Listing]) -> list[Listi
     if not listings:
         return []
     ids = [listing.id for listing in listings]
-    cities = {
-        c.id: c
-        for c in session.exec(
-            select(City).where(col(City.id).in_({listing.city_id for listing in listings}))
-        )
-    }
-    provinces = {
-        p.code: ProvincePublic.model_validate(p, from_attributes=True)
-        for p in session.exec(
-            select(Province).where(
-                col(Province.code).in_({c.province_code for c in cities.values()})
-            )
-        )
-    }
+    cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
     organisations = {
         o.id: o
         for o in session.exec(
@@ -297,9 +332,11 @@ def listings_public(session: Session, listings: Sequence[Listing]) -> list[Listi
         )
     }
     block_ids = {listing.smart_block_id for listing in listings if listing.smart_block_id}
-    blocks = {
-        b.id: b for b in session.exec(select(SmartBlock).where(col(SmartBlock.id).in_(block_ids)))
-    }
+    blocks = (
+        {b.id: b for b in session.exec(select(SmartBlock).where(col(SmartBlock.id).in_(block_ids)))}
+        if block_ids
+        else {}
+    )
     models: dict[int, list[str]] = defaultdict(list)
     for row in session.exec(
         select(ListingModel)
@@ -325,7 +362,6 @@ def listings_public(session: Session, listings: Sequence[Listing]) -> list[Listi
     result = []
     for listing in listings:
         assert listing.id is not None
-        city = cities[listing.city_id]
         block = blocks.get(listing.smart_block_id) if listing.smart_block_id else None
         result.append(
             ListingPublic.model_validate(
@@ -334,12 +370,7 @@ def listings_public(session: Session, listings: Sequence[Listing]) -> list[Listi
                     "organisation": OrganisationRef.model_validate(
                         organisations[listing.organisation_id], from_attributes=True
                     ),
-                    "city": CityRef(
-                        slug=city.slug,
-                        name_th=city.name_th,
-                        name_en=city.name_en,
-                        province=provinces[city.province_code],
-                    ),
+                    "city": cities[listing.city_id],
                     "smart_block": SmartBlockRef.model_validate(block, from_attributes=True)
                     if block
                     else None,
@@ -357,6 +388,46 @@ def listings_public(session: Session, listings: Sequence[Listing]) -> list[Listi
             )
         )
     return result
+
+
+def _cities_with_provinces(session: Session, city_ids: set[int]) -> dict[int | None, CityRef]:
+    return {
+        city.id: CityRef(
+            slug=city.slug,
+            name_th=city.name_th,
+            name_en=city.name_en,
+            province=ProvincePublic.model_validate(province, from_attributes=True),
+        )
+        for city, province in session.exec(
+            select(City, Province)
+            .join(Province, col(Province.code) == City.province_code)
+            .where(col(City.id).in_(city_ids))
+        )
+    }
+
+
+def listing_summaries(session: Session, listings: Sequence[Listing]) -> list[ListingSummary]:
+    """The result-list shape of ``listings``: two queries whatever their number."""
+    if not listings:
+        return []
+    cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
+    models: dict[int, list[str]] = defaultdict(list)
+    for listing_id, model in session.exec(
+        select(ListingModel.listing_id, ListingModel.model)
+        .where(col(ListingModel.listing_id).in_([listing.id for listing in listings]))
+        .order_by(col(ListingModel.model))
+    ):
+        models[listing_id].append(model)
+    return [
+        ListingSummary.model_validate(
+            {
+                **listing.model_dump(include=set(ListingSummary.model_fields)),
+                "city": cities[listing.city_id],
+                "investment_models": models[listing.id or 0],
+            }
+        )
+        for listing in listings
+    ]
 
 
 def listing_public(session: Session, listing: Listing) -> ListingPublic:

@@ -193,3 +193,8 @@ def sector_family(sector: Sector) -> set[Sector]:
     parent = SECTOR_PARENT.get(sector)
     children = {child for child, p in SECTOR_PARENT.items() if p == sector}
     return {sector, *children, *([parent] if parent else [])}
+
+
+def sector_family_down(sector: Sector) -> set[Sector]:
+    """The sector and its children: what filtering by a parent sector should find."""
+    return {sector, *(child for child, parent in SECTOR_PARENT.items() if parent == sector)}
