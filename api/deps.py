@@ -21,10 +21,17 @@ from core.errors import Forbidden, InvalidInput, Unauthorized
 from core.principal import Principal, Role
 from core.settings import Settings, get_settings
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def current_settings() -> Settings:
+    # Cheap dependencies are ``async def`` so that FastAPI resolves them on the event loop
+    # instead of handing each to a worker thread.
+    return get_settings()
 
 
-def get_engine(settings: SettingsDep) -> Engine:
+SettingsDep = Annotated[Settings, Depends(current_settings)]
+
+
+async def get_engine(settings: SettingsDep) -> Engine:
     return engine_for(settings.database_url)
 
 
@@ -60,7 +67,7 @@ def get_optional_principal(
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 
 
-def get_principal(principal: OptionalPrincipalDep) -> Principal:
+async def get_principal(principal: OptionalPrincipalDep) -> Principal:
     if principal is None:
         raise Unauthorized(
             "an API key is required (Authorization: Bearer …)", field="authorization"
@@ -71,7 +78,7 @@ def get_principal(principal: OptionalPrincipalDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_publisher(principal: PrincipalDep) -> Principal:
+async def get_publisher(principal: PrincipalDep) -> Principal:
     if principal.role not in (Role.publisher, Role.admin):
         raise Forbidden("this needs a publisher key", field="authorization")
     return principal
@@ -82,7 +89,7 @@ PublisherDep = Annotated[Principal, Depends(get_publisher)]
 _ETAG = re.compile(r'^\s*(?:W/)?"v?(\d{1,9})"\s*$')
 
 
-def if_match_version(
+async def if_match_version(
     if_match: Annotated[
         str | None,
         Header(description='The ETag of the version you edited, e.g. `"v3"`.', max_length=40),
@@ -103,14 +110,14 @@ def etag(version: int) -> str:
     return f'"v{version}"'
 
 
-def get_search_index(settings: SettingsDep) -> SearchIndex:
+async def get_search_index(settings: SettingsDep) -> SearchIndex:
     return search_index_for(settings)
 
 
 SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 
 
-def sync_search_after_commit(session: SessionDep, index: SearchDep) -> None:
+async def sync_search_after_commit(session: SessionDep, index: SearchDep) -> None:
     """Once a request that changed listings commits, bring the search index up to date,
     so a publisher finds what it just published. Failures are left to the next catch-up."""
 

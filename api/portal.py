@@ -276,7 +276,7 @@ def signout(request: Request, csrf_token: Annotated[str, Form(max_length=100)]) 
     return RedirectResponse("/", status_code=303)
 
 
-def _publisher(principal: PortalPrincipal) -> Principal:
+async def _publisher(principal: PortalPrincipal) -> Principal:
     if principal is None or principal.role not in (Role.publisher, Role.admin):
         raise Unauthorized("sign in with a publisher key", field="session")
     return principal

@@ -282,9 +282,13 @@ def search_catalogue(
     except SearchUnavailable as exc:
         raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
     ids = [hit.id for hit in result.hits]
-    rows = session.exec(
-        select(Listing).where(col(Listing.id).in_(ids), Listing.status == ListingStatus.published)
-    ).all()
+    # By primary key only: with "status = published" in the query too, SQLite may walk the
+    # status index over the whole catalogue instead of fetching twenty rows.
+    rows = [
+        row
+        for row in session.exec(select(Listing).where(col(Listing.id).in_(ids)))
+        if row.status == ListingStatus.published
+    ]
     by_id = {listing.id: listing for listing in listing_summaries(session, rows)}
     hits = [
         SearchHitPublic(listing=by_id[hit.id], score=hit.score, highlights=hit.highlights)

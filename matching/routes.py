@@ -31,13 +31,21 @@ router = APIRouter(prefix="/v1")
 
 
 @lru_cache
-def get_scoring_settings() -> ScoringSettings:
+def _scoring_settings() -> ScoringSettings:
     return ScoringSettings()
 
 
 @lru_cache
-def get_matrix_store() -> service.MatrixStore:
+def _matrix_store() -> service.MatrixStore:
     return service.MatrixStore()
+
+
+async def get_scoring_settings() -> ScoringSettings:
+    return _scoring_settings()
+
+
+async def get_matrix_store() -> service.MatrixStore:
+    return _matrix_store()
 
 
 ScoringDep = Annotated[ScoringSettings, Depends(get_scoring_settings)]
