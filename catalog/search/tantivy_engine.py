@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class TantivyIndex(SearchIndex):
         self._index = tantivy.Index(self._schema, path=str(self.directory))
         self._position_file = self.directory / "position.json"
         self._write_lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facets")
         self._seen_mtime = -1
 
     # --- the change log position ------------------------------------------------------
@@ -179,6 +181,9 @@ class TantivyIndex(SearchIndex):
             self._seen_mtime = mtime
         return self._index.searcher()
 
+    def close(self) -> None:
+        self._workers.shutdown(wait=False)
+
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
@@ -270,6 +275,13 @@ class TantivyIndex(SearchIndex):
         found = searcher.search(tantivy_query, query.limit, **options)
         if expandable and (found.count or 0) < query.offset + query.limit:
             tantivy_query = self._query(query, analysed, loose=True)
+            found = None  # searched below, while the facets are counted
+        # Facet counting is the costliest part of a broad query; tantivy releases the GIL,
+        # so it runs on a worker thread while this one collects the page.
+        facets = (
+            self._workers.submit(self._facets, searcher, tantivy_query) if query.facets else None
+        )
+        if found is None:
             found = searcher.search(tantivy_query, query.limit, **options)
         matcher = Matcher(analysed)
         hits = []
@@ -285,8 +297,8 @@ class TantivyIndex(SearchIndex):
                     highlights=highlights_for(display["text"], analysed, spans, matcher),
                 )
             )
-        facets = self._facets(searcher, tantivy_query) if query.facets else {}
-        return SearchResult(hits=hits, total=int(found.count or 0), facets=facets)
+        counts = facets.result() if facets is not None else {}
+        return SearchResult(hits=hits, total=int(found.count or 0), facets=counts)
 
     def _facets(self, searcher: Any, query: Query) -> dict[str, dict[str, int]]:
         spec = {name: {"terms": {"field": name, "size": 100}} for name in FACETS}
