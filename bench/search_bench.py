@@ -122,6 +122,23 @@ def analyse(raw: list[RawListing]) -> tuple[list[SearchDocument], float]:
     return documents, elapsed
 
 
+def segment_and_index(raw: list[RawListing], directory: Path) -> float:
+    """Wall time to segment and index everything in one pass, as a reindex would run on
+    this machine: the pool of two analyses while the index writer consumes its output."""
+    global _RAW
+    _RAW = raw
+    bounds = [(start, min(start + CHUNK, len(raw))) for start in range(0, len(raw), CHUNK)]
+    index = TantivyIndex(directory)
+    started = perf_counter()
+    with multiprocessing.get_context("fork").Pool(WORKERS) as pool:
+        streamed = (doc for part in pool.imap(_analyse_range, bounds) for doc in part)
+        index.rebuild(streamed, position=0)
+    elapsed = perf_counter() - started
+    index.close()
+    _RAW = []
+    return elapsed
+
+
 def text_chars(raw: list[RawListing]) -> int:
     return sum(len(raw_text(listing)) - len(TEXT_FIELDS) + 1 for listing in raw)
 
@@ -436,7 +453,7 @@ def bench_like(path: Path, raw: list[RawListing], queries: Sequence[SearchQuery]
 # --- summary ------------------------------------------------------------------------
 
 
-def summary(results: list[Measured], listings: int, analyse_s: float) -> None:
+def summary(results: list[Measured], listings: int, analyse_s: float, pipelined_s: float) -> None:
     section("6. summary")
     ours = results[0]
     print(
@@ -453,9 +470,12 @@ def summary(results: list[Measured], listings: int, analyse_s: float) -> None:
     verdict = "MET" if p95 <= GOAL_P95_MS else "NOT MET"
     print(f"\n  goal p95 <= {GOAL_P95_MS:.0f} ms: {verdict}  (p95 = {p95:.2f} ms)")
     total = analyse_s + ours.build_s
-    scaled = total * GOAL_BUILD_LISTINGS / listings
+    scaled = pipelined_s * GOAL_BUILD_LISTINGS / listings
     verdict = "MET" if scaled < GOAL_BUILD_S else "NOT MET"
-    detail = f"analysis {analyse_s:.1f} s + index {ours.build_s:.1f} s = {total:.1f} s"
+    detail = (
+        f"in one pass {pipelined_s:.1f} s; one after the other: analysis {analyse_s:.1f} s "
+        f"+ index {ours.build_s:.1f} s = {total:.1f} s"
+    )
     if listings != GOAL_BUILD_LISTINGS:
         detail += f" at {listings:,}; {scaled:.1f} s extrapolated linearly to 100k"
     print(f"  goal segment+index 100k < {GOAL_BUILD_S:.0f} s: {verdict}  ({detail})")
@@ -514,7 +534,10 @@ def main() -> None:
         fts = bench_fts5(Path(tmp) / "fts.sqlite", raw, documents, queries)
         del documents
         like = bench_like(Path(tmp) / "like.sqlite", raw, queries)
-    summary([ours, fts, like], listings, analyse_s)
+        section("2b. segment and index in one pass")
+        pipelined_s = segment_and_index(raw, Path(tmp) / "tantivy-one-pass")
+        line(f"pool of {WORKERS} feeding the index writer", f"{pipelined_s:8.2f} s")
+    summary([ours, fts, like], listings, analyse_s, pipelined_s)
 
 
 if __name__ == "__main__":
