@@ -290,7 +290,7 @@ HARD_CONSTRAINTS = ("excluded_sector", "excluded_model", "ticket", "stage")
 class Scored:
     """Scores of every listing for one profile, and which hard constraints removed it."""
 
-    score: FloatArray
+    score: Float32Array  # 0-100; shown rounded to two decimals
     components: dict[str, Any]
     passed: BoolArray
     failures: list[BoolArray]  # one mask per HARD_CONSTRAINTS entry
@@ -414,9 +414,8 @@ def score_listings(matrix: ListingMatrix, prefs: Preferences, settings: ScoringS
     score = np.zeros(len(matrix), dtype=np.float32)
     for name in COMPONENTS:
         score += components[name] * np.float32(weights[name] * scale)
-    rounded: FloatArray = np.round(score.astype(np.float64), 2).astype(np.float64)
     return Scored(
-        score=rounded,
+        score=score,
         components=components,
         passed=passed,
         failures=failures,

@@ -296,7 +296,7 @@ def match_listings(
     data = [
         ListingMatch(
             listing=public[matrix.rows[i].id],
-            score=float(scored.score[i]),
+            score=round(float(scored.score[i]), 2),
             components=Components(**_components(scored, i)),
             reasons=reasons_for(matrix.rows[i], prefs, _components(scored, i)),
         )
@@ -409,7 +409,7 @@ def investors_for_listing(
     for profile in profiles:
         prefs = preferences(profile)
         scored = score_listings(base, prefs, settings)
-        score = float(scored.score[0]) if scored.passed[0] else -1.0
+        score = round(float(scored.score[0]), 2) if scored.passed[0] else -1.0
         if score >= threshold:
             fits.append((score, profile, scored))
         elif score >= threshold - settings.gap_margin or not scored.passed[0]:
@@ -562,7 +562,7 @@ def fit_for_listing(
     components = _components(scored, 0)
     return ProfileFit(
         profile_name=profile.name,
-        score=float(scored.score[0]),
+        score=round(float(scored.score[0]), 2),
         reasons=reasons_for(row, prefs, components),
         excluded_because=None,
     )
