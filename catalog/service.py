@@ -527,6 +527,31 @@ def _log_change(session: Session, listing: Listing, action: str) -> None:
     session.info[LISTINGS_CHANGED] = True
 
 
+def _save_change(session: Session, listing: Listing, action: str) -> Listing:
+    """Write the listing's new state and its change-log entry, in the same transaction."""
+    session.add(listing)
+    session.flush()
+    session.refresh(listing)
+    _log_change(session, listing, action)
+    session.flush()
+    return listing
+
+
+def _begin_transition(
+    session: Session,
+    listing: Listing,
+    principal: Principal,
+    target: ListingStatus,
+    expected_version: int | None,
+) -> None:
+    ensure_can_edit(listing, principal)
+    _check_transition(listing, target)
+    if target is ListingStatus.published:
+        _check_publishable(session, listing)
+    expected = listing.version if expected_version is None else expected_version
+    _claim_version(session, listing, expected)
+
+
 def _claim_version(session: Session, listing: Listing, expected_version: int) -> None:
     """Move the listing to the next version only if nobody else has moved it since.
 
@@ -617,12 +642,7 @@ def update_listing(
         _replace_models(session, listing.id, changes["investment_models"])
     if "how_to_invest" in changes:
         _replace_steps(session, listing.id, data.how_to_invest or [])
-    session.add(listing)
-    session.flush()
-    session.refresh(listing)
-    _log_change(session, listing, "update")
-    session.flush()
-    return listing
+    return _save_change(session, listing, "update")
 
 
 _TRANSITIONS: dict[str, set[str]] = {
@@ -678,23 +698,13 @@ def publish_listing(
 
     Checkpoints count from the first publication; republishing keeps them.
     """
-    ensure_can_edit(listing, principal)
-    _check_transition(listing, ListingStatus.published)
-    _check_publishable(session, listing)
-    _claim_version(
-        session, listing, listing.version if expected_version is None else expected_version
-    )
+    _begin_transition(session, listing, principal, ListingStatus.published, expected_version)
     now = at or utcnow()
     listing.status = ListingStatus.published
     listing.published_at = listing.published_at or now
     listing.archived_at = None
     _ensure_checkpoints(session, listing, listing.published_at.date())
-    session.add(listing)
-    session.flush()
-    session.refresh(listing)
-    _log_change(session, listing, "publish")
-    session.flush()
-    return listing
+    return _save_change(session, listing, "publish")
 
 
 def archive_listing(
@@ -706,19 +716,10 @@ def archive_listing(
     at: datetime | None = None,
 ) -> Listing:
     """Withdraw a listing from the public catalogue; it stays readable to its owner."""
-    ensure_can_edit(listing, principal)
-    _check_transition(listing, ListingStatus.archived)
-    _claim_version(
-        session, listing, listing.version if expected_version is None else expected_version
-    )
+    _begin_transition(session, listing, principal, ListingStatus.archived, expected_version)
     listing.status = ListingStatus.archived
     listing.archived_at = at or utcnow()
-    session.add(listing)
-    session.flush()
-    session.refresh(listing)
-    _log_change(session, listing, "archive")
-    session.flush()
-    return listing
+    return _save_change(session, listing, "archive")
 
 
 def update_checkpoint(

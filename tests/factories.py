@@ -159,3 +159,15 @@ def profile_payload(**overrides: Any) -> dict[str, Any]:
     }
     payload.update(overrides)
     return payload
+
+
+async def create_and_publish(client: Any, key: str, **overrides: Any) -> str:
+    """Create a listing through the API and publish it; returns its slug."""
+    created = await client.post(
+        "/v1/listings", json=listing_payload(**overrides), headers=auth(key)
+    )
+    assert created.status_code == 201, created.text
+    slug: str = created.json()["slug"]
+    published = await client.post(f"/v1/listings/{slug}/publish", headers=auth(key))
+    assert published.status_code == 200, published.text
+    return slug

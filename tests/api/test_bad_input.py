@@ -8,17 +8,11 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from tests.factories import World, auth, listing_payload, snapshot
+from tests.factories import World, auth, create_and_publish, listing_payload, snapshot
 
 
 async def _seed_published(client: httpx.AsyncClient, world: World) -> None:
-    key = auth(world.nakhon_sawan_key)
-    assert (
-        await client.post("/v1/listings", json=listing_payload(), headers=key)
-    ).status_code == 201
-    assert (
-        await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
-    ).status_code == 200
+    await create_and_publish(client, world.nakhon_sawan_key)
 
 
 CREATE_CASES: list[tuple[str, dict[str, Any], int, str]] = [

@@ -7,18 +7,15 @@ to ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.live import citydeal, environment, serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -29,71 +26,24 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    return done.stdout
+def _has_seed_results(base: str) -> bool:
+    return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A seeded app served by uvicorn on a free port, and a publisher key for Patong."""
     root = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        "CITYDEAL_DATABASE_URL": f"sqlite:///{root / 'live.db'}",
-        "CITYDEAL_VAR_DIR": str(root / "var"),
-        "CITYDEAL_SEARCH_SYNC_SECONDS": "0.5",
-    }
-    _cli(env, "db", "upgrade")
-    _cli(env, "seed")
+    env = environment(root, CITYDEAL_SEARCH_SYNC_SECONDS="0.5")
+    citydeal(env, "db", "upgrade")
+    citydeal(env, "seed")
     key = (
-        _cli(env, "keys", "create", "--org", "patong-municipality", "--role", "publisher")
+        citydeal(env, "keys", "create", "--org", "patong-municipality", "--role", "publisher")
         .strip()
         .splitlines()[-1]
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = (root / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0:
-                    break
-            except (httpx.TransportError, ValueError, KeyError):
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"server not ready: {(root / 'server.log').read_text()}")
+    with serve(env, root, ready=_has_seed_results) as base:
         yield {"base": base, "key": key}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from catalog.search.analysis import analyse_query, terms, tokenize
-from tests.factories import World, auth, listing_payload
+from tests.factories import World, create_and_publish
 
 NASTY = [
     '"',
@@ -46,13 +46,7 @@ NASTY = [
 
 @pytest.fixture
 async def published(client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
-    key = auth(world.nakhon_sawan_key)
-    assert (
-        await client.post("/v1/listings", json=listing_payload(), headers=key)
-    ).status_code == 201
-    assert (
-        await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
-    ).status_code == 200
+    await create_and_publish(client, world.nakhon_sawan_key)
     return client
 
 

@@ -5,18 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import World, auth, listing_payload, profile_payload
+from tests.factories import World, auth, create_and_publish, listing_payload, profile_payload
 
 
 @pytest.fixture
 async def listing(client: httpx.AsyncClient, world: World) -> str:
-    key = auth(world.nakhon_sawan_key)
-    assert (
-        await client.post("/v1/listings", json=listing_payload(), headers=key)
-    ).status_code == 201
-    assert (
-        await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
-    ).status_code == 200
+    await create_and_publish(client, world.nakhon_sawan_key)
     return "fish-ball-factory"
 
 

@@ -1,0 +1,96 @@
+"""The app as deployed, for tests that need a real port: the ``citydeal`` command and
+uvicorn in child processes, against a database of the test's own."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def environment(root: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CITYDEAL_DATABASE_URL": f"sqlite:///{root / 'live.db'}",
+        "CITYDEAL_VAR_DIR": str(root / "var"),
+        **extra,
+    }
+
+
+def citydeal(env: dict[str, str], *args: str) -> str:
+    """Run the ``citydeal`` command; returns what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(
+    env: dict[str, str],
+    root: Path,
+    *,
+    workers: int = 1,
+    ready: Callable[[str], bool] | None = None,
+) -> Iterator[str]:
+    """uvicorn serving the app; yields its base URL once ``ready`` (or any answer) holds."""
+    port = _free_port()
+    log_path = root / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if (ready or _answers)(base):
+                        break
+                except (httpx.TransportError, ValueError, KeyError):
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start: {log_path.read_text()}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _answers(base: str) -> bool:
+    return httpx.get(f"{base}/v1/provinces", timeout=1).status_code == 200
