@@ -88,6 +88,8 @@ class HowToInvestStepIn(StrictModel):
 
 
 class HowToInvestStepPublic(HowToInvestStepIn):
+    model_config = ConfigDict(extra="ignore")  # an output: row columns beyond these are dropped
+
     position: int
 
 

@@ -10,7 +10,9 @@ from datetime import date, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, desc, func, or_, update
+from sqlalchemy import bindparam, delete, desc, func, or_, update
+from sqlalchemy import select as sql_select
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col, select
 
 from catalog.models import (
@@ -26,11 +28,9 @@ from catalog.models import (
 )
 from catalog.schemas import (
     CatalogueFilters,
-    CheckpointPublic,
     CheckpointUpdate,
     CityPublic,
     CityRef,
-    HowToInvestStepPublic,
     ListingCreate,
     ListingFilters,
     ListingPublic,
@@ -163,6 +163,10 @@ def _can_see_unpublished(listing: Listing, viewer: Principal | None) -> bool:
     return viewer.is_admin or viewer.organisation_id == listing.organisation_id
 
 
+_LISTING_BY_ID = select(Listing).where(Listing.id == bindparam("ref"))
+_LISTING_BY_SLUG = select(Listing).where(Listing.slug == bindparam("ref"))
+
+
 def find_listing(
     session: Session,
     *,
@@ -176,8 +180,8 @@ def find_listing(
     Someone else's unpublished listing is reported as missing, not forbidden, so its
     existence does not leak.
     """
-    condition = Listing.id == int(ref) if ref.isdigit() else Listing.slug == ref
-    listing = session.exec(select(Listing).where(condition)).first()
+    statement = _LISTING_BY_ID if ref.isdigit() else _LISTING_BY_SLUG
+    listing = session.exec(statement, params={"ref": int(ref) if ref.isdigit() else ref}).first()
     if listing is None or (
         listing.status not in public_statuses and not _can_see_unpublished(listing, viewer)
     ):
@@ -321,93 +325,106 @@ def list_own(
     return list(page), total
 
 
+# Statements built once: constructing a select() costs more than running it on SQLite.
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_CITIES_SQL = (
+    sql_select(
+        col(City.id),
+        col(City.slug),
+        col(City.name_th),
+        col(City.name_en),
+        col(Province.code),
+        col(Province.name_th),
+        col(Province.name_en),
+        col(Province.region),
+    )
+    .join(Province, col(Province.code) == City.province_code)
+    .where(col(City.id).in_(_IDS))
+)
+_ORGANISATIONS_SQL = sql_select(
+    col(Organisation.id),
+    col(Organisation.slug),
+    col(Organisation.name_th),
+    col(Organisation.name_en),
+).where(col(Organisation.id).in_(_IDS))
+_BLOCKS_SQL = sql_select(
+    col(SmartBlock.id), col(SmartBlock.slug), col(SmartBlock.name_th), col(SmartBlock.name_en)
+).where(col(SmartBlock.id).in_(_IDS))
+_MODELS_SQL = (
+    sql_select(col(ListingModel.listing_id), col(ListingModel.model))
+    .where(col(ListingModel.listing_id).in_(_IDS))
+    .order_by(col(ListingModel.model))
+)
+_STEPS_SQL = (
+    sql_select(HowToInvestStep.__table__)  # type: ignore[attr-defined]
+    .where(col(HowToInvestStep.listing_id).in_(_IDS))
+    .order_by(col(HowToInvestStep.position))
+)
+_CHECKPOINTS_SQL = (
+    sql_select(Checkpoint.__table__)  # type: ignore[attr-defined]
+    .where(col(Checkpoint.listing_id).in_(_IDS))
+    .order_by(col(Checkpoint.months))
+)
+
+
+def _cities_with_provinces(session: Session, city_ids: set[int]) -> dict[int, CityRef]:
+    return {
+        city_id: CityRef(
+            slug=slug,
+            name_th=name_th,
+            name_en=name_en,
+            province=ProvincePublic(code=code, name_th=p_th, name_en=p_en, region=region),
+        )
+        for city_id, slug, name_th, name_en, code, p_th, p_en, region in session.execute(
+            _CITIES_SQL, {"ids": list(city_ids)}
+        )
+    }
+
+
+def _by_listing(session: Session, statement: Any, ids: list[int]) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(statement, {"ids": ids}).mappings():
+        grouped[row["listing_id"]].append(row)
+    return grouped
+
+
 def listings_public(session: Session, listings: Sequence[Listing]) -> list[ListingPublic]:
     """The API shape of ``listings``, loading related rows in a few batched queries."""
     if not listings:
         return []
-    ids = [listing.id for listing in listings]
+    ids = [listing.id or 0 for listing in listings]
     cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
     organisations = {
-        o.id: o
-        for o in session.exec(
-            select(Organisation).where(
-                col(Organisation.id).in_({listing.organisation_id for listing in listings})
-            )
+        row[0]: OrganisationRef(slug=row[1], name_th=row[2], name_en=row[3])
+        for row in session.execute(
+            _ORGANISATIONS_SQL, {"ids": list({x.organisation_id for x in listings})}
         )
     }
-    block_ids = {listing.smart_block_id for listing in listings if listing.smart_block_id}
-    blocks = (
-        {b.id: b for b in session.exec(select(SmartBlock).where(col(SmartBlock.id).in_(block_ids)))}
-        if block_ids
-        else {}
-    )
+    block_ids = list({listing.smart_block_id for listing in listings if listing.smart_block_id})
+    blocks = {
+        row[0]: SmartBlockRef(slug=row[1], name_th=row[2], name_en=row[3])
+        for row in (session.execute(_BLOCKS_SQL, {"ids": block_ids}) if block_ids else [])
+    }
     models: dict[int, list[str]] = defaultdict(list)
-    for row in session.exec(
-        select(ListingModel)
-        .where(col(ListingModel.listing_id).in_(ids))
-        .order_by(col(ListingModel.model))
-    ):
-        models[row.listing_id].append(row.model)
-    steps: dict[int, list[HowToInvestStep]] = defaultdict(list)
-    for step in session.exec(
-        select(HowToInvestStep)
-        .where(col(HowToInvestStep.listing_id).in_(ids))
-        .order_by(col(HowToInvestStep.position))
-    ):
-        steps[step.listing_id].append(step)
-    checkpoints: dict[int, list[Checkpoint]] = defaultdict(list)
-    for checkpoint in session.exec(
-        select(Checkpoint)
-        .where(col(Checkpoint.listing_id).in_(ids))
-        .order_by(col(Checkpoint.months))
-    ):
-        checkpoints[checkpoint.listing_id].append(checkpoint)
-
-    result = []
-    for listing in listings:
-        assert listing.id is not None
-        block = blocks.get(listing.smart_block_id) if listing.smart_block_id else None
-        result.append(
-            ListingPublic.model_validate(
-                {
-                    **listing.model_dump(),
-                    "organisation": OrganisationRef.model_validate(
-                        organisations[listing.organisation_id], from_attributes=True
-                    ),
-                    "city": cities[listing.city_id],
-                    "smart_block": SmartBlockRef.model_validate(block, from_attributes=True)
-                    if block
-                    else None,
-                    "investment_models": models[listing.id],
-                    "how_to_invest": [
-                        HowToInvestStepPublic.model_validate(s, from_attributes=True)
-                        for s in steps[listing.id]
-                    ],
-                    "checkpoints": [
-                        CheckpointPublic.model_validate(c, from_attributes=True)
-                        for c in checkpoints[listing.id]
-                    ],
-                    "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
-                }
-            )
+    for listing_id, model in session.execute(_MODELS_SQL, {"ids": ids}):
+        models[listing_id].append(model)
+    steps = _by_listing(session, _STEPS_SQL, ids)
+    checkpoints = _by_listing(session, _CHECKPOINTS_SQL, ids)
+    return [
+        ListingPublic.model_validate(
+            {
+                **listing.model_dump(),
+                "organisation": organisations[listing.organisation_id],
+                "city": cities[listing.city_id],
+                "smart_block": blocks.get(listing.smart_block_id or 0),
+                "investment_models": models[listing.id or 0],
+                "how_to_invest": [dict(step) for step in steps[listing.id or 0]],
+                "checkpoints": [dict(c) for c in checkpoints[listing.id or 0]],
+                "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
+            }
         )
-    return result
-
-
-def _cities_with_provinces(session: Session, city_ids: set[int]) -> dict[int | None, CityRef]:
-    return {
-        city.id: CityRef(
-            slug=city.slug,
-            name_th=city.name_th,
-            name_en=city.name_en,
-            province=ProvincePublic.model_validate(province, from_attributes=True),
-        )
-        for city, province in session.exec(
-            select(City, Province)
-            .join(Province, col(Province.code) == City.province_code)
-            .where(col(City.id).in_(city_ids))
-        )
-    }
+        for listing in listings
+    ]
 
 
 def listing_summaries(session: Session, listings: Sequence[Listing]) -> list[ListingSummary]:
@@ -416,10 +433,8 @@ def listing_summaries(session: Session, listings: Sequence[Listing]) -> list[Lis
         return []
     cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
     models: dict[int, list[str]] = defaultdict(list)
-    for listing_id, model in session.exec(
-        select(ListingModel.listing_id, ListingModel.model)
-        .where(col(ListingModel.listing_id).in_([listing.id for listing in listings]))
-        .order_by(col(ListingModel.model))
+    for listing_id, model in session.execute(
+        _MODELS_SQL, {"ids": [listing.id for listing in listings]}
     ):
         models[listing_id].append(model)
     return [
