@@ -246,20 +246,35 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
     return list(page), total
 
 
+def _newest_published(condition: Any) -> Any:
+    return (
+        select(Listing)
+        .where(
+            condition,
+            Listing.status == ListingStatus.published,
+            col(Listing.id).not_in(bindparam("exclude", expanding=True)),
+        )
+        .order_by(desc(col(Listing.published_at)))
+        .limit(bindparam("limit"))
+    )
+
+
+_SAME_SECTOR_SQL = _newest_published(Listing.sector == bindparam("sector"))
+_SAME_CITY_SQL = _newest_published(Listing.city_id == bindparam("city"))
+
+
 def related_listings(session: Session, *, listing: Listing, limit: int = 3) -> list[Listing]:
     """Other published listings in the same sector, then in the same city, newest first."""
     found: list[Listing] = []
-    for condition in (Listing.sector == listing.sector, Listing.city_id == listing.city_id):
+    for statement in (_SAME_SECTOR_SQL, _SAME_CITY_SQL):
         found += session.exec(
-            select(Listing)
-            .where(
-                condition,
-                Listing.status == ListingStatus.published,
-                Listing.id != listing.id,
-                col(Listing.id).not_in([row.id for row in found]),
-            )
-            .order_by(desc(col(Listing.published_at)))
-            .limit(limit - len(found))
+            statement,
+            params={
+                "exclude": [listing.id, *(row.id for row in found)],
+                "sector": listing.sector,
+                "city": listing.city_id,
+                "limit": limit - len(found),
+            },
         ).all()
         if len(found) >= limit:
             break
