@@ -83,7 +83,7 @@ def _check_csrf(request: Request, submitted: str) -> None:
 
 def _url(request: Request, **changes: Any) -> str:
     """The current URL with some query parameters changed (None removes one)."""
-    params = dict(request.query_params)
+    params = dict(request.query_params)  # a copy: every link starts from the page's URL
     for name, value in changes.items():
         if value is None or value == "":
             params.pop(name, None)

@@ -90,16 +90,14 @@ def get_smart_block(session: Session, *, slug: str, field: str = "smart_block") 
     return block
 
 
+_PROVINCE_NAMES_SQL = select(Province.code, Province.name_th, Province.name_en)
+_CITY_NAMES_SQL = select(City.slug, City.name_th, City.name_en)
+
+
 def place_names(session: Session) -> tuple[dict[str, Label], dict[str, Label]]:
     """Thai and English names of every province (by code) and city (by slug)."""
-    provinces = {
-        code: Label(th, en)
-        for code, th, en in session.exec(select(Province.code, Province.name_th, Province.name_en))
-    }
-    cities = {
-        slug: Label(th, en)
-        for slug, th, en in session.exec(select(City.slug, City.name_th, City.name_en))
-    }
+    provinces = {code: Label(th, en) for code, th, en in session.execute(_PROVINCE_NAMES_SQL)}
+    cities = {slug: Label(th, en) for slug, th, en in session.execute(_CITY_NAMES_SQL)}
     return provinces, cities
 
 
