@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -81,16 +82,26 @@ def _check_csrf(request: Request, submitted: str) -> None:
         raise AppError("the form has expired; reload the page and try again", field="csrf")
 
 
-def _url(request: Request, **changes: Any) -> str:
-    """The current URL with some query parameters changed (None removes one)."""
-    params = dict(request.query_params)  # a copy: every link starts from the page's URL
-    for name, value in changes.items():
-        if value is None or value == "":
-            params.pop(name, None)
-        else:
-            params[name] = str(value)
-    query = urlencode(params)
-    return f"{request.url.path}?{query}" if query else request.url.path
+def _link_maker(request: Request) -> Callable[..., str]:
+    """``url(**changes)``: the current URL with some query parameters changed (None or ""
+    removes one). Each parameter is encoded once per page, not once per link: a catalogue
+    page has dozens of facet links."""
+    path = request.url.path
+    encoded = {
+        name: f"{quote_plus(name)}={quote_plus(value)}"
+        for name, value in request.query_params.items()
+    }
+
+    def url(**changes: Any) -> str:
+        pairs = dict(encoded)
+        for name, value in changes.items():
+            if value is None or value == "":
+                pairs.pop(name, None)
+            else:
+                pairs[name] = f"{quote_plus(name)}={quote_plus(str(value))}"
+        return f"{path}?{'&'.join(pairs.values())}" if pairs else path
+
+    return url
 
 
 def render(
@@ -111,7 +122,7 @@ def render(
         "thb": lambda amount: i18n.thb(amount, lang),
         "thb_range": lambda low, high: i18n.thb_range(low, high, lang),
         "long_date": lambda value: i18n.long_date(value, lang),
-        "url": lambda **changes: _url(request, **changes),
+        "url": _link_maker(request),
         "sector_label": lambda s: i18n.pick(SECTOR_LABELS[Sector(s)], lang),
         "stage_label": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
         "model_label": lambda m: i18n.pick(MODEL_LABELS[InvestmentModel(m)], lang),
