@@ -3,6 +3,8 @@ Administration's list (shipped in the ``geothai`` package) with their regions.""
 
 from __future__ import annotations
 
+from functools import cache
+
 import geothai
 from sqlmodel import Session, select
 
@@ -30,6 +32,19 @@ _REGION_EXCEPTIONS = {
     "74": Region.central,  # Samut Sakhon
     "75": Region.central,  # Samut Songkhram
 }
+
+
+@cache
+def province_codes() -> frozenset[str]:
+    """The official codes of Thailand's 77 provinces."""
+    return frozenset(p.code for p in geothai.provinces())
+
+
+def known_province(code: str) -> str:
+    """``code`` if it is an official province code; a validation error otherwise."""
+    if code not in province_codes():
+        raise ValueError(f"'{code}' is not a Thai province code")
+    return code
 
 
 def region_of(province_code: str) -> Region:

@@ -6,14 +6,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
+from catalog.geography import known_province
 from catalog.schemas import MAX_THB, ListingPublic, StrictModel
 from catalog.taxonomy import InvestmentModel, ListingKind, Region, Sector, Stage
 from core.text import Slug, Title, clean_text
 
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
-ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$")]
+ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$"), AfterValidator(known_province)]
 Thesis = Annotated[str, Field(max_length=5_000)]
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from catalog.models import City, Listing, ListingChange, ListingModel, Organisation, Province
+from catalog.models import City, Listing, ListingChange, ListingModel, Organisation
 from catalog.service import listings_public
 from catalog.taxonomy import (
     MODEL_LABELS,
@@ -86,13 +86,6 @@ def _unique_profile_slug(session: Session, name: str) -> str:
     return candidate
 
 
-def _check_provinces(session: Session, codes: Sequence[str]) -> None:
-    known = set(session.exec(select(Province.code).where(col(Province.code).in_(codes))))
-    unknown = [code for code in codes if code not in known]
-    if unknown:
-        raise InvalidInput(f"unknown province '{unknown[0]}'", field="provinces")
-
-
 def create_profile(
     session: Session, *, data: InvestorProfileCreate, principal: Principal
 ) -> InvestorProfile:
@@ -100,7 +93,6 @@ def create_profile(
     organiser or admin keeps for an event)."""
     if principal.role not in PROFILE_EDITORS:
         raise Forbidden("an investor, organiser or admin key is needed", field="authorization")
-    _check_provinces(session, data.provinces)
     if (
         data.slug
         and session.exec(
@@ -155,13 +147,12 @@ def update_profile(
             raise InvalidInput(f"{name} may be omitted but not set to null", field=name)
     current = profile.model_dump(include=set(ProfileFields.model_fields))
     try:
-        merged = ProfileFields.model_validate(
+        ProfileFields.model_validate(  # the change must hold together with what is stored
             current | {k: v for k, v in changes.items() if k in ProfileFields.model_fields}
         )
     except ValidationError as exc:  # the change is valid alone but not with what is stored
         error = exc.errors()[0]
         raise InvalidInput(error["msg"], field=".".join(map(str, error["loc"]))) from exc
-    _check_provinces(session, merged.provinces)
     for name, value in changes.items():
         setattr(profile, name, value)
     profile.version += 1

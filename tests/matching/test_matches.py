@@ -170,6 +170,8 @@ async def test_visitor_tries_a_profile_without_saving(
         ({"sector": "space"}, "sector"),
         ({"thesis": "x" * 5001}, "thesis"),
         ({"horizon_years": 0}, "horizon_years"),
+        ({"provinces": ["00"]}, "provinces.0"),
+        ({"province": "00"}, "province"),
         ({"province": "7"}, "province"),
     ],
 )

@@ -76,7 +76,7 @@ async def test_hidden_profiles_stay_hidden(client: httpx.AsyncClient, world: Wor
     [
         ({"ticket_min_thb": 50, "ticket_max_thb": 10}, "ticket_max_thb"),
         ({"sectors": ["space-mining"]}, "sectors.0"),
-        ({"provinces": ["99"]}, "provinces"),
+        ({"provinces": ["99"]}, "provinces.0"),
         ({"provinces": ["1"]}, "provinces.0"),
         ({"horizon_years": -1}, "horizon_years"),
         ({"thesis": "ก" * 5001}, "thesis"),
@@ -113,7 +113,7 @@ async def test_bad_profile_update_changes_nothing(
     for body, field in [
         ({"ticket_min_thb": 30_000_000}, "ticket_max_thb"),
         ({"name": None}, "name"),
-        ({"provinces": ["98"]}, "provinces"),
+        ({"provinces": ["98"]}, "provinces.0"),
     ]:
         response = await client.patch(
             f"/v1/investors/{profile_id}", json=body, headers=auth(world.investor_key)
