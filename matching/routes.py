@@ -136,9 +136,7 @@ def try_match(
     request: TryMatchRequest, session: SessionDep, catalogue: CatalogueDep, settings: ScoringDep
 ) -> ListingMatches:
     """Rank listings for a profile sent in the body; nothing is saved."""
-    options = request.model_dump(
-        mode="json", include={"kind", "province", "sector", "k", "offset", "explain"}
-    )
+    options = request.model_dump(mode="json", include=set(MatchFilters.model_fields))
     return service.match_listings(
         session, matrix=catalogue, fields=request, settings=settings, **options
     )

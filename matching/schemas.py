@@ -188,15 +188,9 @@ class MatchFilters(StrictModel):
     explain: bool = False
 
 
-class TryMatchRequest(ProfileFields):
-    """A profile that is scored but not saved: for a visitor trying the service."""
-
-    kind: ListingKind | None = None
-    province: ProvinceCode | None = None
-    sector: Sector | None = None
-    k: Annotated[int, Field(ge=1, le=100)] = 10
-    offset: Annotated[int, Field(ge=0, le=10_000)] = 0
-    explain: bool = False
+class TryMatchRequest(ProfileFields, MatchFilters):
+    """A profile that is scored but not saved, with the filters of a ranking: for a
+    visitor trying the service."""
 
 
 class InvestorMatch(BaseModel):

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import MetaData, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from api.auth import issue_key
 from catalog.models import City, Organisation, SmartBlock
-from core.principal import OrganisationKind, Role
+from core.principal import OrganisationKind, Principal, Role
 from core.tables import metadata
 
 
@@ -79,6 +79,13 @@ def build_world(session: Session) -> World:
         investor_key=issue_key(session, organisation_slug="siam-infra-fund", role=Role.investor)[1],
         admin_key=issue_key(session, organisation_slug="citydeal-ops", role=Role.admin)[1],
     )
+
+
+def publisher_of(session: Session, slug: str = "ns-dev") -> Principal:
+    """The principal a publisher key of organisation ``slug`` stands for."""
+    organisation = session.scalars(select(Organisation).where(col(Organisation.slug) == slug)).one()
+    assert organisation.id is not None
+    return Principal(organisation.id, organisation.slug, Role.publisher, 0)
 
 
 def auth(key: str) -> dict[str, str]:

@@ -5,33 +5,33 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from catalog import service
-from catalog.models import Listing, ListingChange, Organisation
+from catalog.models import Listing, ListingChange
 from catalog.schemas import ListingCreate, ListingUpdate
 from core.db import for_writing, make_engine, unit_of_work
 from core.errors import PreconditionFailed
-from core.principal import Principal, Role
-from tests.factories import build_world, listing_payload
+from tests.factories import build_world, listing_payload, publisher_of
 
 
-def _publisher(session: Session) -> Principal:
-    organisation = session.exec(select(Organisation).where(Organisation.slug == "ns-dev")).one()
-    assert organisation.id is not None
-    return Principal(organisation.id, organisation.slug, Role.publisher, 0)
-
-
-def test_concurrent_stale_write_is_refused(scratch_database: str) -> None:
-    engine = make_engine(scratch_database)
+def _world_with_a_draft(engine: Engine) -> int:
+    """Commit the test world and one draft listing; returns the listing's id."""
     with unit_of_work(engine) as session:
         build_world(session)
         listing = service.create_listing(
             session,
             data=ListingCreate.model_validate(listing_payload()),
-            principal=_publisher(session),
+            principal=publisher_of(session),
         )
-        listing_id = listing.id
+        assert listing.id is not None
+        return listing.id
+
+
+def test_concurrent_stale_write_is_refused(scratch_database: str) -> None:
+    engine = make_engine(scratch_database)
+    listing_id = _world_with_a_draft(engine)
 
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}
@@ -50,7 +50,7 @@ def test_concurrent_stale_write_is_refused(scratch_database: str) -> None:
                     listing=listing,
                     data=ListingUpdate(title_en=title),
                     expected_version=1,
-                    principal=_publisher(session),
+                    principal=publisher_of(session),
                 )
             outcomes[title] = "saved"
         except PreconditionFailed:
@@ -79,14 +79,7 @@ def test_concurrent_stale_write_is_refused(scratch_database: str) -> None:
 @pytest.mark.parametrize("attempts", [5])
 def test_sequential_edits_each_bump_the_version(scratch_database: str, attempts: int) -> None:
     engine = make_engine(scratch_database)
-    with unit_of_work(engine) as session:
-        build_world(session)
-        listing = service.create_listing(
-            session,
-            data=ListingCreate.model_validate(listing_payload()),
-            principal=_publisher(session),
-        )
-        listing_id = listing.id
+    listing_id = _world_with_a_draft(engine)
     for expected in range(1, attempts + 1):
         with unit_of_work(engine) as session:
             stored = session.get(Listing, listing_id)
@@ -96,7 +89,7 @@ def test_sequential_edits_each_bump_the_version(scratch_database: str, attempts:
                 listing=stored,
                 data=ListingUpdate(payback_years=expected),
                 expected_version=expected,
-                principal=_publisher(session),
+                principal=publisher_of(session),
             )
     with Session(engine) as session:
         stored = session.get(Listing, listing_id)
@@ -111,14 +104,7 @@ def test_write_based_on_an_old_read_is_refused_by_the_database(scratch_database:
     if scratch_database.startswith("sqlite"):
         pytest.skip("SQLite takes the write lock at BEGIN; two open writers cannot interleave")
     engine = make_engine(scratch_database)
-    with unit_of_work(engine) as session:
-        build_world(session)
-        listing = service.create_listing(
-            session,
-            data=ListingCreate.model_validate(listing_payload()),
-            principal=_publisher(session),
-        )
-        listing_id = listing.id
+    listing_id = _world_with_a_draft(engine)
     first, second = Session(engine), Session(engine)
     mine, theirs = first.get(Listing, listing_id), second.get(Listing, listing_id)
     assert mine is not None
@@ -128,7 +114,7 @@ def test_write_based_on_an_old_read_is_refused_by_the_database(scratch_database:
         listing=mine,
         data=ListingUpdate(title_en="First"),
         expected_version=1,
-        principal=_publisher(first),
+        principal=publisher_of(first),
     )
     first.commit()
     with pytest.raises(PreconditionFailed):
@@ -137,7 +123,7 @@ def test_write_based_on_an_old_read_is_refused_by_the_database(scratch_database:
             listing=theirs,
             data=ListingUpdate(title_en="Second"),
             expected_version=1,
-            principal=_publisher(second),
+            principal=publisher_of(second),
         )
     second.rollback()
     with Session(engine) as session:

@@ -13,15 +13,14 @@ import httpx
 from sqlmodel import Session, select
 
 from catalog import service
-from catalog.models import Listing, ListingChange, Organisation
+from catalog.models import Listing, ListingChange
 from catalog.schemas import ListingCreate
 from catalog.search.base import SearchQuery
 from catalog.search.sync import _safe_position, catch_up, catch_up_quietly, rebuild
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.taxonomy import ListingStatus
 from core.db import for_writing, make_engine, unit_of_work, utcnow
-from core.principal import Principal, Role
-from tests.factories import World, auth, build_world, listing_payload
+from tests.factories import World, auth, build_world, listing_payload, publisher_of
 
 HOLD_WRITER = textwrap.dedent(
     """
@@ -71,7 +70,7 @@ async def test_publish_survives_a_busy_engine_and_search_catches_up(
 def test_catch_up_is_idempotent(
     session: Session, world: World, tantivy_index: TantivyIndex
 ) -> None:
-    publisher = _publisher(session)
+    publisher = publisher_of(session)
     listing = service.create_listing(
         session, data=ListingCreate.model_validate(listing_payload()), principal=publisher
     )
@@ -100,12 +99,6 @@ def test_position_waits_below_a_young_gap() -> None:
     assert _safe_position(0, old, now) == 4
 
 
-def _publisher(session: Session) -> Principal:
-    organisation = session.exec(select(Organisation).where(Organisation.slug == "ns-dev")).one()
-    assert organisation.id is not None
-    return Principal(organisation.id, organisation.slug, Role.publisher, 0)
-
-
 WORKER_LISTINGS = 12
 
 
@@ -118,7 +111,7 @@ def _worker(url: str, index_dir: str, worker: int) -> list[str]:
         word = f"zq{worker}x{i}"
         payload = listing_payload(slug=f"w{worker}-{i}", title_en=f"Factory {word}")
         with unit_of_work(for_writing(engine)) as session:
-            publisher = _publisher(session)
+            publisher = publisher_of(session)
             listing = service.create_listing(
                 session, data=ListingCreate.model_validate(payload), principal=publisher
             )
