@@ -331,16 +331,29 @@ def edit_form(
     slug: str, request: Request, session: SessionDep, principal: PortalPublisher
 ) -> HTMLResponse:
     listing = _own_listing(session, slug, principal)
+    return _edit_page(request, session, listing, principal)
+
+
+def _edit_page(
+    request: Request,
+    session: SessionDep,
+    listing: Listing,
+    principal: Principal,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The edit form: the stored listing, or the values just sent with their errors."""
     return render(
         request,
         "edit_listing.html",
         {
             "listing": catalog_service.listing_public(session, listing),
-            "values": None,
-            "errors": {},
+            "values": values,
+            "errors": errors or {},
             "csrf": _csrf_token(request),
             "stages": list(Stage),
         },
+        status_code=422 if errors else 200,
         principal=principal,
     )
 
@@ -409,19 +422,7 @@ def edit_listing(
         errors = {exc.field or "form": exc.message}
     if errors:
         session.rollback()  # nothing of a rejected edit may be committed
-        return render(
-            request,
-            "edit_listing.html",
-            {
-                "listing": catalog_service.listing_public(session, listing),
-                "values": values,
-                "errors": errors,
-                "csrf": _csrf_token(request),
-                "stages": list(Stage),
-            },
-            status_code=422,
-            principal=principal,
-        )
+        return _edit_page(request, session, listing, principal, values, errors)
     return RedirectResponse("/dashboard?notice=saved", status_code=303)
 
 
