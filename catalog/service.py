@@ -3,14 +3,13 @@ through draft -> published -> archived."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import bindparam, delete, desc, func, or_, update
+from sqlalchemy import bindparam, delete, desc, func, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col, select
@@ -55,7 +54,7 @@ from catalog.taxonomy import (
     ListingStatus,
     sector_family_down,
 )
-from core.db import utcnow
+from core.db import unique_slug, utcnow
 from core.errors import (
     Conflict,
     Forbidden,
@@ -482,25 +481,6 @@ def _id(row: City | SmartBlock | Organisation | Listing) -> int:
     return row.id
 
 
-def _slugify(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
-
-
-def _unique_slug(session: Session, base: str) -> str:
-    taken = set(
-        session.exec(
-            select(Listing.slug).where(
-                or_(col(Listing.slug) == base, col(Listing.slug).like(f"{base}-%"))
-            )
-        )
-    )
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
-
-
 def _place(
     session: Session, *, city_slug: str, block_slug: str | None, principal: Principal
 ) -> tuple[City, SmartBlock | None]:
@@ -615,10 +595,12 @@ def create_listing(session: Session, *, data: ListingCreate, principal: Principa
     )
     if data.slug and session.exec(select(Listing.id).where(Listing.slug == data.slug)).first():
         raise Conflict(f"slug '{data.slug}' is taken", field="slug")
-    base_slug = _slugify(data.title_en) or f"{city.slug}-{data.kind}"
     listing = Listing(
         **data.model_dump(exclude=_CHILD_FIELDS | {"slug"}, mode="json"),
-        slug=data.slug or _unique_slug(session, base_slug),
+        slug=data.slug
+        or unique_slug(
+            session, col(Listing.slug), data.title_en, fallback=f"{city.slug}-{data.kind}"
+        ),
         organisation_id=principal.organisation_id,
         status=ListingStatus.draft,
         city_id=_id(city),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, event
+from sqlalchemy import Connection, DateTime, Engine, event, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -104,3 +105,17 @@ def unit_of_work(bind: Engine | Connection, **options: Any) -> Iterator[Session]
         session.commit()
         for hook in session.info.pop(AFTER_COMMIT, []):
             hook(session)
+
+
+def unique_slug(session: Session, column: Any, text: str, *, fallback: str) -> str:
+    """A URL slug from ``text`` (``fallback`` if it has no ASCII letters or digits), with
+    ``-2``, ``-3``… appended while ``column`` already holds it."""
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-") or fallback
+    taken = set(
+        session.scalars(select(column).where(or_(column == base, column.like(f"{base}-%"))))
+    )
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate

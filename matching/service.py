@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +23,7 @@ from catalog.taxonomy import (
     Stage,
     sector_family,
 )
-from core.db import utcnow
+from core.db import unique_slug, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.principal import Principal, Role
 from matching.models import Interest, InvestorProfile
@@ -74,18 +73,6 @@ def profile_public(session: Session, profile: InvestorProfile) -> InvestorProfil
     )
 
 
-def _unique_profile_slug(session: Session, name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-") or "investor"
-    taken = set(
-        session.exec(select(InvestorProfile.slug).where(col(InvestorProfile.slug).like(f"{base}%")))
-    )
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
-
-
 def create_profile(
     session: Session, *, data: InvestorProfileCreate, principal: Principal
 ) -> InvestorProfile:
@@ -102,7 +89,8 @@ def create_profile(
         raise Conflict(f"slug '{data.slug}' is taken", field="slug")
     profile = InvestorProfile(
         **data.model_dump(mode="json", exclude={"slug"}),
-        slug=data.slug or _unique_profile_slug(session, data.name),
+        slug=data.slug
+        or unique_slug(session, col(InvestorProfile.slug), data.name, fallback="investor"),
         organisation_id=principal.organisation_id,
     )
     session.add(profile)

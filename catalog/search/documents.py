@@ -10,9 +10,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog.models import City, Listing, ListingModel, Province, SmartBlock
-from catalog.search.analysis import analysed
+from catalog.search.analysis import analysed, word_spans
 from catalog.search.base import DISPLAY_FIELDS, SearchDocument
-from catalog.search.highlight import spans_of
 from catalog.taxonomy import (
     KIND_LABELS,
     REGION_LABELS,
@@ -136,7 +135,7 @@ def search_document(listing: ListingText, place: Place) -> SearchDocument:
         STAGE_LABELS[Stage(listing.stage)],
         REGION_LABELS[place.region],
     )
-    spans = {name: spans_of(getattr(listing, name)) for name in DISPLAY_FIELDS}
+    spans = {name: word_spans(getattr(listing, name)) for name in DISPLAY_FIELDS}
     body = f"{listing.description_th} {listing.description_en} {' '.join(place.names)}"
     return SearchDocument(
         id=listing.id,

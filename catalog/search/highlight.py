@@ -19,10 +19,6 @@ SNIPPET_CHARS = 180
 Spans = tuple[list[str], list[int], list[int]]
 
 
-def spans_of(text: str) -> Spans:
-    return word_spans(text)
-
-
 class Matcher:
     """Decides whether an indexed term matched the query, remembering each answer."""
 
@@ -83,7 +79,7 @@ def highlights_for(
     matcher = matcher or Matcher(query)
     result = {}
     for name, text in fields.items():
-        field_spans = spans[name] if spans and name in spans else spans_of(text)
+        field_spans = spans[name] if spans and name in spans else word_spans(text)
         crop = SNIPPET_CHARS if name.startswith("summary") else None
         marked = highlight(text, field_spans, matcher, crop=crop)
         if marked is not None:
