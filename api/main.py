@@ -14,7 +14,7 @@ from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit
+from api.middleware import BodySizeLimit, ServerTiming
 from api.portal import router as portal_router
 from catalog.routes import router as catalog_router
 from catalog.search import search_index_for
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(matching_router)
     app.include_router(portal_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTiming)  # outermost: it times everything inside
     return app
 
 

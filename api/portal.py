@@ -10,6 +10,7 @@ import hmac
 import secrets
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote_plus
 
@@ -17,15 +18,17 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from api import i18n
 from api.auth import principal_for_key_id, resolve_key
-from api.deps import SearchDep, SessionDep, sync_search_after_commit
+from api.deps import SearchDep, SessionDep, run_db, sync_search_after_commit
 from api.i18n import Lang
 from catalog import service as catalog_service
-from catalog.models import Checkpoint, City, Listing, SmartBlock
+from catalog.models import Checkpoint, City, Listing
 from catalog.schemas import ListingUpdate, SearchParams
+from catalog.search.base import SearchIndex
 from catalog.taxonomy import (
     KIND_LABELS,
     MODEL_LABELS,
@@ -44,6 +47,8 @@ from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
 from matching.routes import ScoringDep, StoreDep
+from matching.scoring import ScoringSettings
+from matching.service import MatrixStore
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
@@ -60,9 +65,12 @@ class PortalSearch(SearchParams):
     lang: Lang | None = None
 
 
-def _principal(request: Request, session: SessionDep) -> Principal | None:
+async def _principal(request: Request, session: SessionDep) -> Principal | None:
+    # Async so that an anonymous visitor (most of them) costs no trip to a worker thread.
     key_id = request.session.get(SESSION_KEY)
-    return principal_for_key_id(session, int(key_id)) if isinstance(key_id, int) else None
+    if not isinstance(key_id, int):
+        return None
+    return await run_db(session, principal_for_key_id, session, key_id)
 
 
 PortalPrincipal = Annotated[Principal | None, Depends(_principal)]
@@ -102,6 +110,56 @@ def _link_maker(request: Request) -> Callable[..., str]:
         return f"{path}?{'&'.join(pairs.values())}" if pairs else path
 
     return url
+
+
+@dataclass(frozen=True, slots=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    href: str  # the page with this value chosen, or unchosen when it is the current one
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    name: str
+    title: str
+    options: list[FacetOption]
+
+
+def _facets(
+    request: Request,
+    params: SearchParams,
+    counts: dict[str, dict[str, int]],
+    labellers: dict[str, Callable[[str], str]],
+    lang: Lang,
+) -> list[Facet]:
+    """The catalogue's facet links, built here rather than in the template: a page has
+    dozens of them and Python builds each link several times faster than Jinja."""
+    path = request.url.path
+    facets = []
+    for name, label in labellers.items():
+        if not counts.get(name):
+            continue
+        kept = "&".join(
+            f"{quote_plus(key)}={quote_plus(value)}"
+            for key, value in request.query_params.items()
+            if key not in (name, "offset")
+        )
+        prefix = f"{path}?{kept}&" if kept else f"{path}?"
+        current = getattr(params, name)
+        options = []
+        for value, count in sorted(counts[name].items(), key=lambda item: (-item[1], item[0])):
+            selected = current == value
+            href = (
+                (f"{path}?{kept}" if kept else path)
+                if selected
+                else (f"{prefix}{quote_plus(name)}={quote_plus(value)}")
+            )
+            options.append(FacetOption(value, label(value), count, href, selected))
+        facets.append(Facet(name, i18n.translate(name, lang), options))
+    return facets
 
 
 def render(
@@ -145,27 +203,48 @@ def render_error(request: Request, status_code: int, message: str) -> HTMLRespon
 # --- public pages ------------------------------------------------------------------------
 
 
+# The public pages are async and hand their work to ``run_db``: on SQLite it runs in
+# place rather than in a worker thread.
+
+
 @router.get("/", response_class=HTMLResponse)
-def catalogue(
+async def catalogue(
     request: Request,
     session: SessionDep,
     index: SearchDep,
     params: Annotated[PortalSearch, Query()],
     principal: PortalPrincipal,
 ) -> HTMLResponse:
-    search = SearchParams.model_validate(params.model_dump(exclude={"lang"}))
-    result = catalog_service.search_catalogue(session, index=index, params=search)
+    return await run_db(session, _catalogue, request, session, index, params, principal)
+
+
+def _catalogue(
+    request: Request,
+    session: Session,
+    index: SearchIndex,
+    params: PortalSearch,
+    principal: Principal | None,
+) -> HTMLResponse:
+    result = catalog_service.search_catalogue(session, index=index, params=params)
     provinces, cities = catalog_service.place_names(session)
-    pages = max(1, -(-result.count // search.limit))
+    lang = i18n.choose_language(request)
+    labellers: dict[str, Callable[[str], str]] = {
+        "kind": lambda k: i18n.pick(KIND_LABELS[ListingKind(k)], lang),
+        "sector": lambda s: i18n.pick(SECTOR_LABELS[Sector(s)], lang),
+        "province": lambda code: i18n.pick(provinces[code], lang) if code in provinces else code,
+        "city": lambda slug: i18n.pick(cities[slug], lang) if slug in cities else slug,
+        "stage": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
+        "model": lambda m: i18n.pick(MODEL_LABELS[InvestmentModel(m)], lang),
+    }
+    pages = max(1, -(-result.count // params.limit))
     return render(
         request,
         "catalogue.html",
         {
-            "params": search,
+            "params": params,
             "result": result,
-            "provinces": provinces,
-            "cities": cities,
-            "page": search.offset // search.limit + 1,
+            "facets": _facets(request, params, result.facets, labellers, lang),
+            "page": params.offset // params.limit + 1,
             "pages": pages,
             "sorts": ["relevance", "newest", "capital_asc", "capital_desc"],
         },
@@ -174,7 +253,7 @@ def catalogue(
 
 
 @router.get("/listings/{slug}", response_class=HTMLResponse)
-def pitch_page(
+async def pitch_page(
     slug: str,
     request: Request,
     session: SessionDep,
@@ -182,10 +261,23 @@ def pitch_page(
     store: StoreDep,
     settings: ScoringDep,
 ) -> HTMLResponse:
+    args = (slug, request, session, principal, store, settings)
+    if principal is not None and principal.role is Role.investor:
+        # Its match may rebuild the catalogue matrix (seconds at 100,000 listings): that
+        # must not hold up the event loop, whatever the database.
+        return await run_in_threadpool(_pitch_page, *args)
+    return await run_db(session, _pitch_page, *args)
+
+
+def _pitch_page(
+    slug: str,
+    request: Request,
+    session: Session,
+    principal: Principal | None,
+    store: MatrixStore,
+    settings: ScoringSettings,
+) -> HTMLResponse:
     listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
-    public = catalog_service.listing_public(session, listing)
-    city = session.get(City, listing.city_id)
-    block = session.get(SmartBlock, listing.smart_block_id) if listing.smart_block_id else None
     fit = None
     if principal is not None and principal.role is Role.investor:
         profile = session.exec(
@@ -205,11 +297,9 @@ def pitch_page(
         request,
         "listing.html",
         {
-            "listing": public,
-            "city": city,
-            "block": block,
-            "related": catalog_service.listing_summaries(
-                session, catalog_service.related_listings(session, listing=listing)
+            "listing": catalog_service.listing_public(session, listing),
+            "related": catalog_service.published_summaries(
+                session, catalog_service.related_listing_ids(session, listing=listing)
             ),
             "fit": fit,
         },
@@ -218,8 +308,14 @@ def pitch_page(
 
 
 @router.get("/cities/{slug}", response_class=HTMLResponse)
-def city_page(
+async def city_page(
     slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    return await run_db(session, _city_page, slug, request, session, principal)
+
+
+def _city_page(
+    slug: str, request: Request, session: Session, principal: Principal | None
 ) -> HTMLResponse:
     city = catalog_service.city_public(session, slug=slug)
     rows = session.exec(

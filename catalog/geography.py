@@ -9,7 +9,7 @@ import geothai
 from sqlmodel import Session, select
 
 from catalog.models import Province
-from catalog.taxonomy import Region
+from catalog.taxonomy import Label, Region
 
 # The first digit of an official province code groups provinces by the Ministry of
 # Interior's regions; the six-region system differs for a few codes, listed here.
@@ -38,6 +38,13 @@ _REGION_EXCEPTIONS = {
 def province_codes() -> frozenset[str]:
     """The official codes of Thailand's 77 provinces."""
     return frozenset(p.code for p in geothai.provinces())
+
+
+@cache
+def province_labels() -> dict[str, Label]:
+    """Thai and English names by official code: reference data shipped with the code (the
+    province table is kept equal to it by ``sync_provinces``), so no query is needed."""
+    return {p.code: Label(p.name_th, p.name_en) for p in geothai.provinces()}
 
 
 def known_province(code: str) -> str:

@@ -267,6 +267,8 @@ class CityRef(BaseModel):
     slug: str
     name_th: str
     name_en: str
+    lat: float | None = Field(default=None, description="The city centre, WGS 84.")
+    lon: float | None = None
     province: ProvincePublic
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col, select
 
+from catalog.geography import province_codes, province_labels
 from catalog.models import (
     Checkpoint,
     City,
@@ -54,7 +55,7 @@ from catalog.taxonomy import (
     ListingStatus,
     sector_family_down,
 )
-from core.db import unique_slug, utcnow
+from core.db import read_rows, unique_slug, utcnow
 from core.errors import (
     Conflict,
     Forbidden,
@@ -89,14 +90,13 @@ def get_smart_block(session: Session, *, slug: str, field: str = "smart_block") 
     return block
 
 
-_PROVINCE_NAMES_SQL = select(Province.code, Province.name_th, Province.name_en)
 _CITY_NAMES_SQL = select(City.slug, City.name_th, City.name_en)
 
 
 def place_names(session: Session) -> tuple[dict[str, Label], dict[str, Label]]:
     """Thai and English names of every province (by code) and city (by slug)."""
-    provinces = {code: Label(th, en) for code, th, en in session.execute(_PROVINCE_NAMES_SQL)}
-    cities = {slug: Label(th, en) for slug, th, en in session.execute(_CITY_NAMES_SQL)}
+    provinces = province_labels()
+    cities = {slug: Label(th, en) for slug, th, en in read_rows(session, _CITY_NAMES_SQL)}
     return provinces, cities
 
 
@@ -186,18 +186,31 @@ def find_listing(
     return listing
 
 
+_CITY_ID_SQL = sql_select(col(City.id)).where(col(City.slug) == bindparam("ref"))
+_BLOCK_ID_SQL = sql_select(col(SmartBlock.id)).where(col(SmartBlock.slug) == bindparam("ref"))
+
+
+def _place_id(session: Session, statement: Any, ref: str | None, what: str, field: str) -> Any:
+    if not ref:
+        return None
+    found = read_rows(session, statement, {"ref": ref}).scalar()
+    if found is None:
+        raise InvalidInput(f"unknown {what} '{ref}'", field=field)
+    return found
+
+
 def _referenced_places(
     session: Session, filters: CatalogueFilters
-) -> tuple[Province | None, City | None, SmartBlock | None]:
-    """The province, city and smart block a filter names; 422 for one that does not exist."""
-    province = None
-    if filters.province:
-        province = session.get(Province, filters.province)
-        if province is None:
-            raise InvalidInput(f"unknown province '{filters.province}'", field="province")
-    city = get_city(session, slug=filters.city) if filters.city else None
-    block = get_smart_block(session, slug=filters.smart_block) if filters.smart_block else None
-    return province, city, block
+) -> tuple[str | None, int | None, int | None]:
+    """The province code, city id and smart block id a filter names; 422 for one that
+    does not exist."""
+    if filters.province and filters.province not in province_codes():
+        raise InvalidInput(f"unknown province '{filters.province}'", field="province")
+    return (
+        filters.province,
+        _place_id(session, _CITY_ID_SQL, filters.city, "city", "city"),
+        _place_id(session, _BLOCK_ID_SQL, filters.smart_block, "smart block", "smart_block"),
+    )
 
 
 def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[Listing], int]:
@@ -209,14 +222,14 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
         conditions.append(col(Listing.sector).in_(sector_family_down(filters.sector)))
     if filters.stage:
         conditions.append(Listing.stage == filters.stage)
-    province, city, block = _referenced_places(session, filters)
-    if province:
-        in_province = select(City.id).where(City.province_code == province.code)
+    province_code, city_id, block_id = _referenced_places(session, filters)
+    if province_code:
+        in_province = select(City.id).where(City.province_code == province_code)
         conditions.append(col(Listing.city_id).in_(in_province))
-    if city:
-        conditions.append(Listing.city_id == city.id)
-    if block:
-        conditions.append(Listing.smart_block_id == block.id)
+    if city_id:
+        conditions.append(Listing.city_id == city_id)
+    if block_id:
+        conditions.append(Listing.smart_block_id == block_id)
     if filters.model:
         accepting = select(ListingModel.listing_id).where(ListingModel.model == filters.model)
         conditions.append(col(Listing.id).in_(accepting))
@@ -245,10 +258,10 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
 
 def _newest_published(condition: Any) -> Any:
     return (
-        select(Listing)
+        sql_select(col(Listing.id))
         .where(
             condition,
-            Listing.status == ListingStatus.published,
+            col(Listing.status) == ListingStatus.published,
             col(Listing.id).not_in(bindparam("exclude", expanding=True)),
         )
         .order_by(desc(col(Listing.published_at)))
@@ -260,19 +273,20 @@ _SAME_SECTOR_SQL = _newest_published(Listing.sector == bindparam("sector"))
 _SAME_CITY_SQL = _newest_published(Listing.city_id == bindparam("city"))
 
 
-def related_listings(session: Session, *, listing: Listing, limit: int = 3) -> list[Listing]:
+def related_listing_ids(session: Session, *, listing: Listing, limit: int = 3) -> list[int]:
     """Other published listings in the same sector, then in the same city, newest first."""
-    found: list[Listing] = []
+    found: list[int] = []
     for statement in (_SAME_SECTOR_SQL, _SAME_CITY_SQL):
-        found += session.exec(
+        found += read_rows(
+            session,
             statement,
-            params={
-                "exclude": [listing.id, *(row.id for row in found)],
+            {
+                "exclude": [listing.id, *found],
                 "sector": listing.sector,
                 "city": listing.city_id,
                 "limit": limit - len(found),
             },
-        ).all()
+        ).scalars()
         if len(found) >= limit:
             break
     return found
@@ -297,15 +311,8 @@ def search_catalogue(
         result = index.search(query)
     except SearchUnavailable as exc:
         raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
-    ids = [hit.id for hit in result.hits]
-    # By primary key only: with "status = published" in the query too, SQLite may walk the
-    # status index over the whole catalogue instead of fetching twenty rows.
-    rows = [
-        row
-        for row in session.exec(select(Listing).where(col(Listing.id).in_(ids)))
-        if row.status == ListingStatus.published
-    ]
-    by_id = {listing.id: listing for listing in listing_summaries(session, rows)}
+    summaries = published_summaries(session, [hit.id for hit in result.hits])
+    by_id = {listing.id: listing for listing in summaries}
     hits = [
         SearchHitPublic(listing=by_id[hit.id], score=hit.score, highlights=hit.highlights)
         for hit in result.hits
@@ -338,34 +345,67 @@ def list_own(
 
 
 # Statements built once: constructing a select() costs more than running it on SQLite.
+# They run through ``read_rows`` (Core on the session's connection), which costs about a
+# third of an ORM query: a pitch page runs seven of them.
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
-_CITIES_SQL = (
-    sql_select(
-        col(City.id),
-        col(City.slug),
-        col(City.name_th),
-        col(City.name_en),
-        col(Province.code),
-        col(Province.name_th),
-        col(Province.name_en),
-        col(Province.region),
-    )
-    .join(Province, col(Province.code) == City.province_code)
-    .where(col(City.id).in_(_IDS))
+
+
+def _labelled(prefix: str, model: Any, *names: str) -> tuple[Any, ...]:
+    """Columns of ``model`` labelled ``<prefix>_<name>``, for rows that join several tables."""
+    return tuple(col(getattr(model, name)).label(f"{prefix}_{name}") for name in names)
+
+
+# A listing's models in the same query, as one comma-separated string.
+_MODELS_OF_LISTING = (
+    sql_select(func.aggregate_strings(col(ListingModel.model), ","))
+    .where(col(ListingModel.listing_id) == Listing.id)
+    .scalar_subquery()
+    .label("models")
 )
-_ORGANISATIONS_SQL = sql_select(
-    col(Organisation.id),
-    col(Organisation.slug),
-    col(Organisation.name_th),
-    col(Organisation.name_en),
-).where(col(Organisation.id).in_(_IDS))
-_BLOCKS_SQL = sql_select(
-    col(SmartBlock.id), col(SmartBlock.slug), col(SmartBlock.name_th), col(SmartBlock.name_en)
-).where(col(SmartBlock.id).in_(_IDS))
-_MODELS_SQL = (
-    sql_select(col(ListingModel.listing_id), col(ListingModel.model))
-    .where(col(ListingModel.listing_id).in_(_IDS))
-    .order_by(col(ListingModel.model))
+_CITY_REF_COLUMNS = (
+    *_labelled("city", City, "slug", "name_th", "name_en", "lat", "lon"),
+    *_labelled("province", Province, "code", "name_th", "name_en", "region"),
+)
+_PLACES_SQL = (
+    sql_select(
+        col(Listing.id),
+        *_CITY_REF_COLUMNS,
+        *_labelled("organisation", Organisation, "slug", "name_th", "name_en"),
+        *_labelled("block", SmartBlock, "slug", "name_th", "name_en"),
+        _MODELS_OF_LISTING,
+    )
+    .join(City, col(City.id) == Listing.city_id)
+    .join(Province, col(Province.code) == City.province_code)
+    .join(Organisation, col(Organisation.id) == Listing.organisation_id)
+    .outerjoin(SmartBlock, col(SmartBlock.id) == Listing.smart_block_id)
+    .where(col(Listing.id).in_(_IDS))
+)
+_SUMMARY_FIELDS = (
+    "id",
+    "slug",
+    "status",
+    "kind",
+    "sector",
+    "stage",
+    "title_th",
+    "title_en",
+    "summary_th",
+    "summary_en",
+    "capital_min_thb",
+    "capital_max_thb",
+    "published_at",
+)
+# By primary key only: with "status = published" in the query too, SQLite may walk the
+# status index over the whole catalogue instead of fetching twenty rows.
+_SUMMARIES_SQL = (
+    sql_select(
+        *(col(getattr(Listing, name)) for name in _SUMMARY_FIELDS),
+        *_CITY_REF_COLUMNS,
+        _MODELS_OF_LISTING,
+    )
+    .join(City, col(City.id) == Listing.city_id)
+    .join(Province, col(Province.code) == City.province_code)
+    .where(col(Listing.id).in_(_IDS))
 )
 _STEPS_SQL = (
     sql_select(HowToInvestStep.__table__)  # type: ignore[attr-defined]
@@ -379,85 +419,90 @@ _CHECKPOINTS_SQL = (
 )
 
 
-def _cities_with_provinces(session: Session, city_ids: set[int]) -> dict[int, CityRef]:
-    return {
-        city_id: CityRef(
-            slug=slug,
-            name_th=name_th,
-            name_en=name_en,
-            province=ProvincePublic(code=code, name_th=p_th, name_en=p_en, region=region),
-        )
-        for city_id, slug, name_th, name_en, code, p_th, p_en, region in session.execute(
-            _CITIES_SQL, {"ids": list(city_ids)}
-        )
-    }
+def _city_ref(row: Any) -> CityRef:
+    return CityRef(
+        slug=row.city_slug,
+        name_th=row.city_name_th,
+        name_en=row.city_name_en,
+        lat=row.city_lat,
+        lon=row.city_lon,
+        province=ProvincePublic(
+            code=row.province_code,
+            name_th=row.province_name_th,
+            name_en=row.province_name_en,
+            region=row.province_region,
+        ),
+    )
 
 
 def _by_listing(session: Session, statement: Any, ids: list[int]) -> dict[int, list[Any]]:
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in session.execute(statement, {"ids": ids}).mappings():
+    for row in read_rows(session, statement, {"ids": ids}).mappings():
         grouped[row["listing_id"]].append(row)
     return grouped
 
 
+def _models(row: Any) -> list[str]:
+    return sorted(row.models.split(",")) if row.models else []
+
+
 def listings_public(session: Session, listings: Sequence[Listing]) -> list[ListingPublic]:
-    """The API shape of ``listings``, loading related rows in a few batched queries."""
+    """The API shape of ``listings``, loading related rows in three batched queries."""
     if not listings:
         return []
     ids = [listing.id or 0 for listing in listings]
-    cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
-    organisations = {
-        row[0]: OrganisationRef(slug=row[1], name_th=row[2], name_en=row[3])
-        for row in session.execute(
-            _ORGANISATIONS_SQL, {"ids": list({x.organisation_id for x in listings})}
-        )
-    }
-    block_ids = list({listing.smart_block_id for listing in listings if listing.smart_block_id})
-    blocks = {
-        row[0]: SmartBlockRef(slug=row[1], name_th=row[2], name_en=row[3])
-        for row in (session.execute(_BLOCKS_SQL, {"ids": block_ids}) if block_ids else [])
-    }
-    models: dict[int, list[str]] = defaultdict(list)
-    for listing_id, model in session.execute(_MODELS_SQL, {"ids": ids}):
-        models[listing_id].append(model)
+    places = {row.id: row for row in read_rows(session, _PLACES_SQL, {"ids": ids})}
     steps = _by_listing(session, _STEPS_SQL, ids)
     checkpoints = _by_listing(session, _CHECKPOINTS_SQL, ids)
-    return [
-        ListingPublic.model_validate(
-            {
-                **listing.model_dump(),
-                "organisation": organisations[listing.organisation_id],
-                "city": cities[listing.city_id],
-                "smart_block": blocks.get(listing.smart_block_id or 0),
-                "investment_models": models[listing.id or 0],
-                "how_to_invest": [dict(step) for step in steps[listing.id or 0]],
-                "checkpoints": [dict(c) for c in checkpoints[listing.id or 0]],
-                "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
-            }
+    public = []
+    for listing in listings:
+        place = places[listing.id]
+        block = None
+        if place.block_slug is not None:
+            block = SmartBlockRef(
+                slug=place.block_slug, name_th=place.block_name_th, name_en=place.block_name_en
+            )
+        public.append(
+            ListingPublic.model_validate(
+                {
+                    **listing.model_dump(),
+                    "organisation": OrganisationRef(
+                        slug=place.organisation_slug,
+                        name_th=place.organisation_name_th,
+                        name_en=place.organisation_name_en,
+                    ),
+                    "city": _city_ref(place),
+                    "smart_block": block,
+                    "investment_models": _models(place),
+                    "how_to_invest": [dict(step) for step in steps[listing.id or 0]],
+                    "checkpoints": [dict(c) for c in checkpoints[listing.id or 0]],
+                    "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
+                }
+            )
         )
-        for listing in listings
-    ]
+    return public
 
 
-def listing_summaries(session: Session, listings: Sequence[Listing]) -> list[ListingSummary]:
-    """The result-list shape of ``listings``: two queries whatever their number."""
-    if not listings:
+def published_summaries(session: Session, ids: Sequence[int]) -> list[ListingSummary]:
+    """The result-list shape of the published listings among ``ids``, in that order: one
+    query whatever their number."""
+    if not ids:
         return []
-    cities = _cities_with_provinces(session, {listing.city_id for listing in listings})
-    models: dict[int, list[str]] = defaultdict(list)
-    for listing_id, model in session.execute(
-        _MODELS_SQL, {"ids": [listing.id for listing in listings]}
-    ):
-        models[listing_id].append(model)
+    rows = {
+        row.id: row
+        for row in read_rows(session, _SUMMARIES_SQL, {"ids": list(ids)})
+        if row.status == ListingStatus.published
+    }
     return [
         ListingSummary.model_validate(
             {
-                **listing.model_dump(include=set(ListingSummary.model_fields)),
-                "city": cities[listing.city_id],
-                "investment_models": models[listing.id or 0],
+                **{name: getattr(rows[listing_id], name) for name in _SUMMARY_FIELDS},
+                "city": _city_ref(rows[listing_id]),
+                "investment_models": _models(rows[listing_id]),
             }
         )
-        for listing in listings
+        for listing_id in ids
+        if listing_id in rows
     ]
 
 

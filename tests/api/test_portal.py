@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -50,6 +51,28 @@ async def test_search_page_highlights_and_counts(published: httpx.AsyncClient) -
     assert "Secret plan" not in page.text
 
 
+async def test_facet_links_keep_the_query_and_start_again_at_page_one(
+    published: httpx.AsyncClient,
+) -> None:
+    page = await published.get("/", params={"q": "ลูกชิ้น", "offset": "20", "lang": "en"})
+    choose = re.search(r'<a href="([^"]+)" aria-current="false" data-facet="kind"', page.text)
+    assert choose is not None
+    query = quote_plus("ลูกชิ้น")
+    assert choose.group(1) == f"/?q={query}&amp;lang=en&amp;kind=trade"  # no offset
+    chosen = await published.get("/", params={"q": "ลูกชิ้น", "kind": "trade", "lang": "en"})
+    unchoose = re.search(r'<a href="([^"]+)" aria-current="true" data-facet="kind"', chosen.text)
+    assert unchoose is not None
+    assert "kind=" not in unchoose.group(1)
+    assert "q=" in unchoose.group(1)
+    assert re.search(r'data-testid="result-count">1<', chosen.text)
+
+
+async def test_pages_report_their_server_time(published: httpx.AsyncClient) -> None:
+    for url in ("/", "/listings/fish-ball-factory", "/v1/listings"):
+        timing = (await published.get(url)).headers["server-timing"]
+        assert re.fullmatch(r"app;dur=\d+\.\d\d", timing), timing
+
+
 async def test_listing_text_cannot_inject_markup(published: httpx.AsyncClient) -> None:
     for url in (
         "/listings/fish-ball-factory",
@@ -73,6 +96,7 @@ async def test_pitch_page_has_figures_steps_and_preview_tags(published: httpx.As
     assert "THB 5M–12M" in english
     assert "1 September 2026" in english
     assert "6-month checkpoint" in english
+    assert "openstreetmap.org/?mlat=15.7&amp;mlon=100.1" in english  # the city's coordinates
     assert (await published.get("/listings/secret-plan")).status_code == 404
     missing = await published.get("/listings/nothing-here")
     assert missing.status_code == 404
