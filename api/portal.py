@@ -191,7 +191,8 @@ def render(
     response = templates.TemplateResponse(
         request, template, base | context, status_code=status_code
     )
-    if request.query_params.get("lang") in Lang.__members__:
+    chosen = request.query_params.get("lang")
+    if chosen in Lang.__members__ and request.cookies.get(i18n.LANG_COOKIE) != chosen:
         response.set_cookie(i18n.LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
     return response
 
