@@ -26,8 +26,8 @@ from api.auth import principal_for_key_id, resolve_key
 from api.deps import SearchDep, SessionDep, run_db, sync_search_after_commit
 from api.i18n import Lang
 from catalog import service as catalog_service
-from catalog.models import Checkpoint, City, Listing
-from catalog.schemas import ListingUpdate, SearchParams
+from catalog.models import City, Listing
+from catalog.schemas import ListingUpdate, OwnListingFilters, SearchParams
 from catalog.search.base import SearchIndex
 from catalog.taxonomy import (
     KIND_LABELS,
@@ -47,6 +47,7 @@ from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
 from matching.routes import ScoringDep, StoreDep
+from matching.schemas import ProfileFit
 from matching.scoring import ScoringSettings
 from matching.service import MatrixStore
 
@@ -278,33 +279,44 @@ def _pitch_page(
     store: MatrixStore,
     settings: ScoringSettings,
 ) -> HTMLResponse:
-    listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
-    fit = None
-    if principal is not None and principal.role is Role.investor:
-        profile = session.exec(
-            select(InvestorProfile)
-            .where(InvestorProfile.organisation_id == principal.organisation_id)
-            .order_by(col(InvestorProfile.id))
-        ).first()
-        if profile is not None:
-            fit = matching_service.fit_for_listing(
-                session,
-                listing=listing,
-                profile=profile,
-                catalogue=store.matrix(session),
-                settings=settings,
-            )
+    listing = catalog_service.find_public_listing(session, ref=slug, viewer=principal)
     return render(
         request,
         "listing.html",
         {
-            "listing": catalog_service.listing_public(session, listing),
+            "listing": listing,
             "related": catalog_service.published_summaries(
                 session, catalog_service.related_listing_ids(session, listing=listing)
             ),
-            "fit": fit,
+            "fit": _investor_fit(session, slug, principal, store, settings),
         },
         principal=principal,
+    )
+
+
+def _investor_fit(
+    session: Session,
+    slug: str,
+    principal: Principal | None,
+    store: MatrixStore,
+    settings: ScoringSettings,
+) -> ProfileFit | None:
+    """How the signed-in investor's first profile fits the listing, if it has one."""
+    if principal is None or principal.role is not Role.investor:
+        return None
+    profile = session.exec(
+        select(InvestorProfile)
+        .where(InvestorProfile.organisation_id == principal.organisation_id)
+        .order_by(col(InvestorProfile.id))
+    ).first()
+    if profile is None:
+        return None
+    return matching_service.fit_for_listing(
+        session,
+        listing=catalog_service.find_listing(session, ref=slug, viewer=principal),
+        profile=profile,
+        catalogue=store.matrix(session),
+        settings=settings,
     )
 
 
@@ -319,19 +331,17 @@ def _city_page(
     slug: str, request: Request, session: Session, principal: Principal | None
 ) -> HTMLResponse:
     city = catalog_service.city_public(session, slug=slug)
-    rows = session.exec(
-        select(Listing)
-        .join(City, col(City.id) == Listing.city_id)
-        .where(City.slug == slug, Listing.status == ListingStatus.published)
-        .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
-    ).all()
-    listings = catalog_service.listings_public(session, rows)
-    checkpoints = Counter(
-        c.status
-        for c in session.exec(
-            select(Checkpoint).where(col(Checkpoint.listing_id).in_([r.id for r in rows]))
+    ids = [
+        listing_id or 0
+        for listing_id in session.exec(
+            select(Listing.id)
+            .join(City, col(City.id) == Listing.city_id)
+            .where(City.slug == slug, Listing.status == ListingStatus.published)
+            .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
         )
-    )
+    ]
+    listings = catalog_service.listings_public(session, ids)
+    checkpoints = Counter(c.status for listing in listings for c in listing.checkpoints)
     return render(
         request,
         "city.html",
@@ -395,11 +405,9 @@ PortalPublisher = Annotated[Principal, Depends(_publisher)]
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, principal: PortalPublisher) -> HTMLResponse:
-    rows = session.exec(
-        select(Listing)
-        .where(Listing.organisation_id == principal.organisation_id)
-        .order_by(col(Listing.updated_at).desc())
-    ).all()
+    ids, _ = catalog_service.list_own(
+        session, principal=principal, filters=OwnListingFilters(limit=100)
+    )
     leads = [
         matching_service.lead_public(session, lead)
         for lead in matching_service.list_leads(session, principal=principal)
@@ -408,7 +416,7 @@ def dashboard(request: Request, session: SessionDep, principal: PortalPublisher)
         request,
         "dashboard.html",
         {
-            "listings": catalog_service.listings_public(session, rows),
+            "listings": catalog_service.listings_public(session, ids),
             "leads": leads,
             "csrf": _csrf_token(request),
             "notice": request.query_params.get("notice"),
@@ -444,7 +452,7 @@ def _edit_page(
         request,
         "edit_listing.html",
         {
-            "listing": catalog_service.listing_public(session, listing),
+            "listing": catalog_service.listing_public(session, listing.id or 0),
             "values": values,
             "errors": errors or {},
             "csrf": _csrf_token(request),

@@ -194,7 +194,7 @@ async def time_pages(slugs: list[str], queries: list[SearchQuery]) -> None:
                 await server_time(client, f"/listings/{slug}", {"lang": "th"})
                 for slug in slugs[number * REQUESTS : (number + 1) * REQUESTS]
             ]
-            page, alone, api, extra = [], [], [], []
+            page, alone, api, extra, over_api = [], [], [], [], []
             for query, params in zip(queries, pages, strict=True):
                 started = time.perf_counter()
                 index.search(query)
@@ -202,22 +202,22 @@ async def time_pages(slugs: list[str], queries: list[SearchQuery]) -> None:
                 page.append(await server_time(client, "/", params))
                 api.append(await server_time(client, "/v1/search", api_params(params)))
                 extra.append(page[-1] - alone[-1])
-            rounds.append(Round(pitch, page, alone, api, extra))
+                over_api.append(page[-1] - api[-1])
+            rounds.append(Round(pitch, page, alone, api, extra, over_api))
     for number, measured in enumerate(rounds, start=1):
         print(f"round {number}:")
         measured.print()
-    middle = sorted(rounds, key=lambda r: float(np.median(r.extra)))[ROUNDS // 2]
-    pitch_p50 = sorted(float(np.median(r.pitch)) for r in rounds)[ROUNDS // 2]
-    extra_p50 = float(np.median(middle.extra))
+    pitch_p50 = median_round(rounds, "pitch")
+    extra_p50 = median_round(rounds, "extra")
+    over_api_p50 = median_round(rounds, "over_api")
     print(
-        f"median round: pitch page p50 {pitch_p50:.2f} ms; search page minus search p50 "
-        f"{extra_p50:.2f} ms"
+        f"median round: pitch page p50 {pitch_p50:.2f} ms; search page minus the search "
+        f"alone p50 {extra_p50:.2f} ms, minus the search API p50 {over_api_p50:.2f} ms"
     )
-    print(f"goal pitch page <= 5 ms (p50): {'MET' if pitch_p50 <= 5 else 'NOT MET'}")
-    print(
-        f"goal search page within 5 ms of the search (p50): "
-        f"{'MET' if extra_p50 <= 5 else 'NOT MET'}"
-    )
+    print(f"goal pitch page <= 5 ms (p50): {verdict(pitch_p50)}")
+    print("goal search page within 5 ms of the search (p50):")
+    print(f"  against the index call alone: {verdict(extra_p50)}")
+    print(f"  against the search API (index + database + JSON): {verdict(over_api_p50)}")
 
 
 @dataclass
@@ -227,6 +227,7 @@ class Round:
     alone: list[float]
     api: list[float]
     extra: list[float]  # per query: the page's server time minus the search alone
+    over_api: list[float]  # per query: the page's server time minus the search API's
 
     def print(self) -> None:
         for name, samples in (
@@ -234,10 +235,19 @@ class Round:
             ("search page", self.page),
             ("  the search alone", self.alone),
             ("  the search API (JSON)", self.api),
-            ("  page minus search", self.extra),
+            ("  page minus search alone", self.extra),
+            ("  page minus search API", self.over_api),
         ):
             p50, p95 = percentiles(samples)
             print(f"  {name + ':':26s} p50 {p50:6.2f} ms   p95 {p95:6.2f} ms")
+
+
+def median_round(rounds: list[Round], field: str) -> float:
+    return sorted(float(np.median(getattr(r, field))) for r in rounds)[len(rounds) // 2]
+
+
+def verdict(p50_ms: float) -> str:
+    return "MET" if p50_ms <= 5 else "NOT MET"
 
 
 def api_params(page: dict[str, str]) -> dict[str, str]:

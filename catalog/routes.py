@@ -86,7 +86,7 @@ EverPublicListingDep = Annotated[Listing, Depends(get_listing_once_public)]
 
 def _listing_response(session: SessionDep, listing: Listing, response: Response) -> ListingPublic:
     response.headers["ETag"] = etag(listing.version)
-    return service.listing_public(session, listing)
+    return service.listing_public(session, listing.id or 0)
 
 
 @router.get("/taxonomy", tags=["geography"])
@@ -180,9 +180,13 @@ def create_listing(
 
 
 @router.get("/listings/{ref}", tags=["listings"], responses=error_responses(404))
-def get_listing(listing: ListingDep, session: SessionDep, response: Response) -> ListingPublic:
+def get_listing(
+    ref: ListingRef, session: SessionDep, viewer: OptionalPrincipalDep, response: Response
+) -> ListingPublic:
     """One listing by id or slug; drafts only for the organisation that owns them."""
-    return _listing_response(session, listing, response)
+    listing = service.find_public_listing(session, ref=ref, viewer=viewer)
+    response.headers["ETag"] = etag(listing.version)
+    return listing
 
 
 @router.patch(

@@ -152,10 +152,16 @@ def _cities_public(session: Session, cities: Sequence[City]) -> list[CityPublic]
 # --- reading listings ------------------------------------------------------------------
 
 
-def _can_see_unpublished(listing: Listing, viewer: Principal | None) -> bool:
-    if viewer is None:
-        return False
-    return viewer.is_admin or viewer.organisation_id == listing.organisation_id
+def _visible(
+    status: str, organisation_id: int, viewer: Principal | None, public_statuses: frozenset[str]
+) -> bool:
+    """Listings in ``public_statuses`` are visible to all; others only to their owner."""
+    if status in public_statuses:
+        return True
+    return viewer is not None and (viewer.is_admin or viewer.organisation_id == organisation_id)
+
+
+_PUBLISHED = frozenset({ListingStatus.published.value})
 
 
 _LISTING_BY_ID = select(Listing).where(Listing.id == bindparam("ref"))
@@ -167,7 +173,7 @@ def find_listing(
     *,
     ref: str,
     viewer: Principal | None,
-    public_statuses: frozenset[str] = frozenset({ListingStatus.published}),
+    public_statuses: frozenset[str] = _PUBLISHED,
 ) -> Listing:
     """A listing by numeric id or slug; in other statuses than ``public_statuses`` only
     for its owner.
@@ -176,12 +182,32 @@ def find_listing(
     existence does not leak.
     """
     statement = _LISTING_BY_ID if ref.isdigit() else _LISTING_BY_SLUG
-    listing = session.exec(statement, params={"ref": int(ref) if ref.isdigit() else ref}).first()
-    if listing is None or (
-        listing.status not in public_statuses and not _can_see_unpublished(listing, viewer)
+    listing = session.exec(statement, params={"ref": _ref_param(ref)}).first()
+    if listing is None or not _visible(
+        listing.status, listing.organisation_id, viewer, public_statuses
     ):
         raise NotFound(f"no listing '{ref}'", field="listing")
     return listing
+
+
+def find_public_listing(
+    session: Session,
+    *,
+    ref: str,
+    viewer: Principal | None,
+    public_statuses: frozenset[str] = _PUBLISHED,
+) -> ListingPublic:
+    """``find_listing``'s listing in its public shape, read without the ORM: the pitch
+    page's and the API's reading path."""
+    statement = _PUBLIC_BY_ID_SQL if ref.isdigit() else _PUBLIC_BY_SLUG_SQL
+    row = read_rows(session, statement, {"ref": _ref_param(ref)}).first()
+    if row is None or not _visible(row.status, row.organisation_id, viewer, public_statuses):
+        raise NotFound(f"no listing '{ref}'", field="listing")
+    return _publics(session, [row])[0]
+
+
+def _ref_param(ref: str) -> int | str:
+    return int(ref) if ref.isdigit() else ref
 
 
 _CITY_ID_SQL = sql_select(col(City.id)).where(col(City.slug) == bindparam("ref"))
@@ -211,8 +237,8 @@ def _referenced_places(
     )
 
 
-def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[Listing], int]:
-    """Published listings matching ``filters``, one page, and the total."""
+def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[int], int]:
+    """The ids of one page of published listings matching ``filters``, and the total."""
     conditions: list[Any] = [Listing.status == ListingStatus.published]
     if filters.kind:
         conditions.append(Listing.kind == filters.kind)
@@ -245,13 +271,13 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
         ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
     }[filters.sort]
     page = session.exec(
-        select(Listing)
+        select(Listing.id)
         .where(*conditions)
         .order_by(*order)
         .limit(filters.limit)
         .offset(filters.offset)
     ).all()
-    return list(page), total
+    return [listing_id or 0 for listing_id in page], total
 
 
 def _newest_published(condition: Any) -> Any:
@@ -268,10 +294,13 @@ def _newest_published(condition: Any) -> Any:
 
 
 _SAME_SECTOR_SQL = _newest_published(Listing.sector == bindparam("sector"))
-_SAME_CITY_SQL = _newest_published(Listing.city_id == bindparam("city"))
+_SAME_CITY_SQL = _newest_published(
+    col(Listing.city_id)
+    == sql_select(col(City.id)).where(col(City.slug) == bindparam("city")).scalar_subquery()
+)
 
 
-def related_listing_ids(session: Session, *, listing: Listing, limit: int = 3) -> list[int]:
+def related_listing_ids(session: Session, *, listing: ListingPublic, limit: int = 3) -> list[int]:
     """Other published listings in the same sector, then in the same city, newest first."""
     found: list[int] = []
     for statement in (_SAME_SECTOR_SQL, _SAME_CITY_SQL):
@@ -281,7 +310,7 @@ def related_listing_ids(session: Session, *, listing: Listing, limit: int = 3) -
             {
                 "exclude": [listing.id, *found],
                 "sector": listing.sector,
-                "city": listing.city_id,
+                "city": listing.city.slug,
                 "limit": limit - len(found),
             },
         ).scalars()
@@ -328,18 +357,20 @@ def search_catalogue(
 
 def list_own(
     session: Session, *, principal: Principal, filters: OwnListingFilters
-) -> tuple[list[Listing], int]:
-    """The principal organisation's listings in every status, newest change first."""
-    stmt = select(Listing).where(Listing.organisation_id == principal.organisation_id)
-    if filters.status:
-        stmt = stmt.where(Listing.status == filters.status)
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+) -> tuple[list[int], int]:
+    """The ids of one page of the principal organisation's listings in every status,
+    newest change first, and the total."""
+    own = col(Listing.organisation_id) == principal.organisation_id
+    conditions = [own, col(Listing.status) == filters.status] if filters.status else [own]
+    total = session.exec(select(func.count(col(Listing.id))).where(*conditions)).one()
     page = session.exec(
-        stmt.order_by(col(Listing.updated_at).desc(), col(Listing.id).desc())
+        select(Listing.id)
+        .where(*conditions)
+        .order_by(col(Listing.updated_at).desc(), col(Listing.id).desc())
         .limit(filters.limit)
         .offset(filters.offset)
     ).all()
-    return list(page), total
+    return [listing_id or 0 for listing_id in page], total
 
 
 # Statements built once: constructing a select() costs more than running it on SQLite.
@@ -364,9 +395,9 @@ _CITY_REF_COLUMNS = (
     *_labelled("city", City, "slug", "name_th", "name_en", "lat", "lon"),
     *_labelled("province", Province, "code", "name_th", "name_en", "region"),
 )
-_PLACES_SQL = (
+_PUBLIC_SQL = (
     sql_select(
-        col(Listing.id),
+        *Listing.__table__.columns,  # type: ignore[attr-defined]
         *_CITY_REF_COLUMNS,
         *_labelled("organisation", Organisation, "slug", "name_th", "name_en"),
         *_labelled("block", SmartBlock, "slug", "name_th", "name_en"),
@@ -376,8 +407,11 @@ _PLACES_SQL = (
     .join(Province, col(Province.code) == City.province_code)
     .join(Organisation, col(Organisation.id) == Listing.organisation_id)
     .outerjoin(SmartBlock, col(SmartBlock.id) == Listing.smart_block_id)
-    .where(col(Listing.id).in_(_IDS))
 )
+_PUBLIC_BY_IDS_SQL = _PUBLIC_SQL.where(col(Listing.id).in_(_IDS))
+_PUBLIC_BY_ID_SQL = _PUBLIC_SQL.where(col(Listing.id) == bindparam("ref"))
+_PUBLIC_BY_SLUG_SQL = _PUBLIC_SQL.where(col(Listing.slug) == bindparam("ref"))
+_LISTING_FIELDS = tuple(column.name for column in Listing.__table__.columns)  # type: ignore[attr-defined]
 _SUMMARY_FIELDS = (
     "id",
     "slug",
@@ -462,27 +496,36 @@ def _models(row: Any) -> list[str]:
     return sorted(row.models.split(",")) if row.models else []
 
 
-def listings_public(session: Session, listings: Sequence[Listing]) -> list[ListingPublic]:
-    """The API shape of ``listings``, loading related rows in three batched queries."""
-    if not listings:
+def listings_public(session: Session, ids: Sequence[int]) -> list[ListingPublic]:
+    """The API shape of the listings ``ids`` names, in that order, in three queries."""
+    if not ids:
         return []
-    ids = [listing.id or 0 for listing in listings]
-    places = {row.id: row for row in read_rows(session, _PLACES_SQL, {"ids": ids})}
+    found = {row.id: row for row in read_rows(session, _PUBLIC_BY_IDS_SQL, {"ids": list(ids)})}
+    return _publics(session, [found[listing_id] for listing_id in ids if listing_id in found])
+
+
+def listing_public(session: Session, listing_id: int) -> ListingPublic:
+    return listings_public(session, [listing_id])[0]
+
+
+def _publics(session: Session, rows: Sequence[Any]) -> list[ListingPublic]:
+    """``ListingPublic``s from ``_PUBLIC_SQL`` rows, with their steps and checkpoints."""
+    ids = [row.id for row in rows]
     steps = _by_listing(session, _STEPS_SQL, ids)
     checkpoints = _by_listing(session, _CHECKPOINTS_SQL, ids)
     return _PUBLIC.validate_python(
         [
             {
-                **listing.model_dump(),
-                "organisation": _ref(places[listing.id], "organisation"),
-                "city": _city_ref(places[listing.id]),
-                "smart_block": _ref(places[listing.id], "block"),
-                "investment_models": _models(places[listing.id]),
-                "how_to_invest": [dict(step) for step in steps[listing.id or 0]],
-                "checkpoints": [dict(c) for c in checkpoints[listing.id or 0]],
-                "missing_english": [f for f in ENGLISH_FIELDS if not getattr(listing, f)],
+                **{name: getattr(row, name) for name in _LISTING_FIELDS},
+                "organisation": _ref(row, "organisation"),
+                "city": _city_ref(row),
+                "smart_block": _ref(row, "block"),
+                "investment_models": _models(row),
+                "how_to_invest": [dict(step) for step in steps[row.id]],
+                "checkpoints": [dict(c) for c in checkpoints[row.id]],
+                "missing_english": [f for f in ENGLISH_FIELDS if not getattr(row, f)],
             }
-            for listing in listings
+            for row in rows
         ]
     )
 
@@ -508,10 +551,6 @@ def published_summaries(session: Session, ids: Sequence[int]) -> list[ListingSum
             if listing_id in rows
         ]
     )
-
-
-def listing_public(session: Session, listing: Listing) -> ListingPublic:
-    return listings_public(session, [listing])[0]
 
 
 # --- changing listings -----------------------------------------------------------------

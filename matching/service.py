@@ -268,10 +268,7 @@ def match_listings(
         candidates &= np.isin(matrix.sector, family)
     rows = top_k(scored, matrix.ids, candidates, k, offset)
     chosen = [matrix.rows[i] for i in rows]
-    listings = session.exec(
-        select(Listing).where(col(Listing.id).in_([r.id for r in chosen]))
-    ).all()
-    public = {item.id: item for item in listings_public(session, listings)}
+    public = {item.id: item for item in listings_public(session, [r.id for r in chosen])}
     data = [
         ListingMatch(
             listing=public[matrix.rows[i].id],
