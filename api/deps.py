@@ -51,6 +51,16 @@ async def run_db(session: Session, work: Callable[P, T], /, *args: P.args, **kwa
     return await run_in_threadpool(work, *args, **kwargs)
 
 
+async def run_search(
+    session: Session, index: SearchIndex, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``run_db`` for work that also queries the search index: in place only if the index
+    answers in this process too (tantivy), never while Meilisearch answers over a network."""
+    if reads_in_place(session) and index.in_process:
+        return work(*args, **kwargs)
+    return await run_in_threadpool(work, *args, **kwargs)
+
+
 async def get_session(
     request: Request, engine: Annotated[Engine, Depends(get_engine)]
 ) -> AsyncIterator[Session]:

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import i18n
 from api.auth import principal_for_key_id, resolve_key
-from api.deps import SearchDep, SessionDep, run_db, sync_search_after_commit
+from api.deps import SearchDep, SessionDep, run_db, run_search, sync_search_after_commit
 from api.i18n import Lang
 from catalog import service as catalog_service
 from catalog.models import City, Listing
@@ -205,8 +205,8 @@ def render_error(request: Request, status_code: int, message: str) -> HTMLRespon
 # --- public pages ------------------------------------------------------------------------
 
 
-# The public pages are async and hand their work to ``run_db``: on SQLite it runs in
-# place rather than in a worker thread.
+# The public pages are async and hand their work to ``run_db`` (``run_search``): reading
+# SQLite (and the embedded index) it runs in place rather than in a worker thread.
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -217,7 +217,7 @@ async def catalogue(
     params: Annotated[PortalSearch, Query()],
     principal: PortalPrincipal,
 ) -> HTMLResponse:
-    return await run_db(session, _catalogue, request, session, index, params, principal)
+    return await run_search(session, index, _catalogue, request, session, index, params, principal)
 
 
 def _catalogue(

@@ -13,6 +13,7 @@ from api.deps import (
     SearchDep,
     SessionDep,
     etag,
+    run_search,
     sync_search_after_commit,
 )
 from api.errors import error_responses
@@ -140,11 +141,14 @@ def list_listings(
 
 
 @router.get("/search", tags=["search"], responses=error_responses(422, 503))
-def search(
+async def search(
     session: SessionDep, index: SearchDep, params: Annotated[SearchParams, Query()]
 ) -> SearchResponse:
     """Search published listings in Thai or English, with filters, facets and highlights."""
-    return service.search_catalogue(session, index=index, params=params)
+    # As the portal's catalogue page: no worker-thread hop where nothing waits on a network.
+    return await run_search(
+        session, index, service.search_catalogue, session, index=index, params=params
+    )
 
 
 @router.get("/me/listings", tags=["listings"], responses=error_responses(401, 403, 422))

@@ -102,6 +102,9 @@ class SearchIndex(ABC):
     """One replica of the catalogue's search index, fed from the listing change log."""
 
     name: str
+    # Whether a search runs in this process (CPU work) rather than over a network: only
+    # then may a request run it on the event loop.
+    in_process: bool
 
     @abstractmethod
     def applied_position(self) -> int:

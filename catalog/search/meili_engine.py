@@ -122,6 +122,7 @@ def to_document(doc: SearchDocument) -> dict[str, Any]:
 
 class MeiliIndex(SearchIndex):
     name = "meilisearch"
+    in_process = False
 
     def __init__(self, url: str, api_key: str | None, *, index_uid: str = "listings") -> None:
         self._client = meilisearch.Client(url, api_key, timeout=5)

@@ -92,6 +92,7 @@ def _schema() -> tantivy.Schema:
 
 class TantivyIndex(SearchIndex):
     name = "tantivy"
+    in_process = True
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory / f"v{SCHEMA_VERSION}"
