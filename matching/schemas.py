@@ -182,7 +182,7 @@ class ListingMatches(BaseModel):
 class MatchFilters(StrictModel):
     kind: ListingKind | None = None
     province: ProvinceCode | None = None
-    sector: Sector | None = None
+    sector: Sector | None = Field(default=None, description="A parent sector includes children.")
     k: Annotated[int, Field(ge=1, le=100)] = 10
     offset: Annotated[int, Field(ge=0, le=10_000)] = 0
     explain: bool = False

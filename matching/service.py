@@ -21,7 +21,7 @@ from catalog.taxonomy import (
     ListingStatus,
     Sector,
     Stage,
-    sector_family,
+    sector_family_down,
 )
 from core.db import unique_slug, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -264,7 +264,7 @@ def match_listings(
     if province:
         candidates &= matrix.province == int(province)
     if sector:
-        family = [SECTOR_INDEX[s] for s in sector_family(Sector(sector))]
+        family = [SECTOR_INDEX[s] for s in sector_family_down(Sector(sector))]
         candidates &= np.isin(matrix.sector, family)
     rows = top_k(scored, matrix.ids, candidates, k, offset)
     chosen = [matrix.rows[i] for i in rows]

@@ -8,7 +8,14 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from tests.factories import World, auth, listing_payload, profile_payload, snapshot
+from tests.factories import (
+    World,
+    auth,
+    create_and_publish,
+    listing_payload,
+    profile_payload,
+    snapshot,
+)
 
 INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
 NS_LISTINGS: list[dict[str, Any]] = [
@@ -159,6 +166,27 @@ async def test_visitor_tries_a_profile_without_saving(
     assert [m["listing"]["slug"] for m in page_two.json()["data"]] == ["noodle-shop"]
     infra = await market.post("/v1/match", json=_try_body(kind="infrastructure"))
     assert infra.json()["count"] == 0
+
+
+async def test_sector_filter_takes_a_sector_and_its_children_as_the_catalogue_does(
+    market: httpx.AsyncClient, world: World
+) -> None:
+    await create_and_publish(
+        market, world.nakhon_sawan_key, slug="warehouse", sector="logistics", title_en="Depot"
+    )
+    wide = {"ticket_min_thb": 1_000_000, "ticket_max_thb": 2_000_000_000, "min_irr_pct": None}
+
+    async def matched(sector: str) -> set[str]:
+        response = await market.post("/v1/match", json=_try_body(**wide, sector=sector, k=20))
+        assert response.status_code == 200, response.text
+        return {m["listing"]["slug"] for m in response.json()["data"]}
+
+    assert await matched("logistics") == {"cold-store", "warehouse"}  # a parent: its children
+    assert await matched("cold-chain") == {"cold-store"}  # a child: not its parent's own
+    assert await matched("agriculture") == set()  # nor its siblings
+    for sector in ("logistics", "cold-chain"):
+        catalogue = await market.get("/v1/listings", params={"sector": sector})
+        assert {item["slug"] for item in catalogue.json()["data"]} == await matched(sector)
 
 
 @pytest.mark.parametrize(
