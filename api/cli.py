@@ -50,7 +50,7 @@ def seed() -> None:
     console.print(
         f"seed: +{report.cities} cities, +{report.organisations} organisations, "
         f"+{report.smart_blocks} smart blocks, +{report.listings} listings, "
-        f"+{report.investors} investor profiles"
+        f"+{report.investors} investor profiles, +{report.events} pitch days"
     )
 
 

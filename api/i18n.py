@@ -180,6 +180,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "skip_to_content": ("ข้ามไปยังเนื้อหา", "Skip to content"),
     "all": ("ทั้งหมด", "All"),
     "infrastructure_and_trade": ("โครงสร้างพื้นฐานและการค้า", "Infrastructure and trade"),
+    "events": ("วันนำเสนอโครงการ", "Pitch days"),
+    "pitching_count": ("{count} โครงการนำเสนอ", "{count} listings pitching"),
+    "no_events": ("ยังไม่มีกำหนดการวันนำเสนอโครงการ", "No pitch days are planned yet"),
+    "pitching": ("โครงการที่นำเสนอ", "Listings pitching"),
+    "print_booklet": ("สมุดโครงการสำหรับพิมพ์", "Printable booklet"),
+    "booklet": ("สมุดโครงการ", "Booklet"),
+    "print": ("พิมพ์", "Print"),
+    "meeting_schedule": ("ตารางนัดพบแบบตัวต่อตัว", "One-to-one meeting schedule"),
+    "investors_attending": ("นักลงทุนเข้าร่วม {count} ราย", "{count} investors attending"),
+    "slots_of": ("{count} ช่วง ช่วงละ {minutes} นาที", "{count} slots of {minutes} minutes"),
+    "time": ("เวลา", "Time"),
+    "private_investor": ("นักลงทุน (ไม่เปิดเผยชื่อ)", "Investor (name not shown)"),
+    "no_schedule_yet": (
+        "ผู้จัดงานยังไม่ได้จัดตารางนัดพบ",
+        "The organiser has not planned the meetings yet",
+    ),
+    "meetings": ("นัดพบ", "Meetings"),
+    "no_meetings": ("ยังไม่มีนัดพบ", "No meetings planned"),
+    "full_pitch_page": ("หน้าโครงการฉบับเต็ม", "Full pitch page"),
 }
 
 

@@ -21,6 +21,7 @@ from catalog.search import search_index_for
 from catalog.search.sync import catch_up_quietly
 from core.db import engine_for
 from core.settings import Settings, get_settings
+from matching.pitchday.routes import router as pitchday_router
 from matching.routes import router as matching_router
 
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(matching_router)
+    app.include_router(pitchday_router)
     app.include_router(portal_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)  # outermost: it times everything inside

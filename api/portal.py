@@ -46,6 +46,8 @@ from core.principal import Principal, Role
 from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
+from matching.pitchday import service as pitchday_service
+from matching.pitchday.schemas import slot_start
 from matching.routes import ScoringDep, StoreDep
 from matching.schemas import ProfileFit
 from matching.scoring import ScoringSettings
@@ -353,6 +355,53 @@ def _city_page(
         },
         principal=principal,
     )
+
+
+@router.get("/events", response_class=HTMLResponse)
+async def events_page(
+    request: Request, session: SessionDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    return await run_db(session, _events_page, request, session, principal)
+
+
+def _events_page(request: Request, session: Session, principal: Principal | None) -> HTMLResponse:
+    events = [
+        pitchday_service.event_public(session, event, principal)
+        for event in pitchday_service.list_events(session)
+    ]
+    return render(request, "events.html", {"events": events}, principal=principal)
+
+
+@router.get("/events/{slug}", response_class=HTMLResponse)
+async def event_page(
+    slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    return await run_db(session, _event_page, slug, request, session, principal, "event.html")
+
+
+@router.get("/events/{slug}/booklet", response_class=HTMLResponse)
+async def event_booklet(
+    slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    return await run_db(session, _event_page, slug, request, session, principal, "booklet.html")
+
+
+def _event_page(
+    slug: str, request: Request, session: Session, principal: Principal | None, template: str
+) -> HTMLResponse:
+    """The event's page, or its printable booklet: the same event, the booklet with each
+    listing in full."""
+    event = pitchday_service.get_event(session, slug=slug)
+    public = pitchday_service.event_public(session, event, principal)
+    context: dict[str, Any] = {
+        "event": public,
+        "meetings": {(m.slot, m.listing_slug): m for m in public.meetings},
+        "slot_time": lambda slot: slot_start(public.first_slot, public.slot_minutes, slot),
+    }
+    if template == "booklet.html":
+        ids = [listing.id for listing in public.listings]
+        context["listings"] = catalog_service.listings_public(session, ids)
+    return render(request, template, context, principal=principal)
 
 
 # --- publisher pages ---------------------------------------------------------------------

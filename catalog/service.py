@@ -31,6 +31,7 @@ from catalog.schemas import (
     CatalogueFilters,
     CheckpointUpdate,
     CityPublic,
+    CityRef,
     ListingCreate,
     ListingFilters,
     ListingPublic,
@@ -467,6 +468,19 @@ def _city_ref(row: Any) -> dict[str, Any]:
             "region": row.province_region,
         },
     }
+
+
+_CITY_REFS_SQL = (
+    sql_select(col(City.id), *_CITY_REF_COLUMNS)
+    .join(Province, col(Province.code) == City.province_code)
+    .where(col(City.id).in_(_IDS))
+)
+
+
+def city_refs(session: Session, city_ids: Sequence[int]) -> dict[int, CityRef]:
+    """Short references of cities (with their province) by id."""
+    rows = read_rows(session, _CITY_REFS_SQL, {"ids": list(city_ids)}) if city_ids else []
+    return {row.id: CityRef.model_validate(_city_ref(row)) for row in rows}
 
 
 def _ref(row: Any, prefix: str) -> dict[str, Any] | None:

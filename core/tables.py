@@ -8,8 +8,9 @@ from sqlmodel import SQLModel
 import api.models
 import catalog.models
 import matching.models
+import matching.pitchday.models
 
-TABLE_MODULES = (api.models, catalog.models, matching.models)
+TABLE_MODULES = (api.models, catalog.models, matching.models, matching.pitchday.models)
 
 
 def metadata() -> MetaData:

@@ -238,7 +238,7 @@ class MatrixStore:
 # --- investor -> listings -----------------------------------------------------------------
 
 
-def _components(scored: Scored, row: int) -> dict[str, float]:
+def component_scores(scored: Scored, row: int) -> dict[str, float]:
     return {name: round(float(scored.components[name][row]), 3) for name in COMPONENTS}
 
 
@@ -273,8 +273,8 @@ def match_listings(
         ListingMatch(
             listing=public[matrix.rows[i].id],
             score=round(float(scored.score[i]), 2),
-            components=Components(**_components(scored, i)),
-            reasons=reasons_for(matrix.rows[i], prefs, _components(scored, i)),
+            components=Components(**component_scores(scored, i)),
+            reasons=reasons_for(matrix.rows[i], prefs, component_scores(scored, i)),
         )
         for i in rows
         if matrix.rows[i].id in public
@@ -407,8 +407,8 @@ def investors_for_listing(
             InvestorMatch(
                 investor=profile_public(session, profile),
                 score=score,
-                components=Components(**_components(scored, 0)),
-                reasons=reasons_for(row, preferences(profile), _components(scored, 0)),
+                components=Components(**component_scores(scored, 0)),
+                reasons=reasons_for(row, preferences(profile), component_scores(scored, 0)),
             )
             for score, profile, scored in fits[:k]
         ],
@@ -535,7 +535,7 @@ def fit_for_listing(
             reasons=[],
             excluded_because=removal_reason(row, prefs, constraint),
         )
-    components = _components(scored, 0)
+    components = component_scores(scored, 0)
     return ProfileFit(
         profile_name=profile.name,
         score=round(float(scored.score[0]), 2),

@@ -23,7 +23,12 @@ from catalog.taxonomy import ListingStatus
 from core.principal import OrganisationKind, Principal, Role
 from matching import service as matching_service
 from matching.models import InvestorProfile
+from matching.pitchday import service as pitchday_service
+from matching.pitchday.models import PitchEvent
+from matching.pitchday.schemas import EventCreate
 from matching.schemas import InvestorProfileCreate
+from matching.scoring import ScoringSettings
+from matching.service import MatrixStore
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -35,9 +40,17 @@ class SeedReport:
     smart_blocks: int = 0
     listings: int = 0
     investors: int = 0
+    events: int = 0
 
     def total(self) -> int:
-        return self.cities + self.organisations + self.smart_blocks + self.listings + self.investors
+        return (
+            self.cities
+            + self.organisations
+            + self.smart_blocks
+            + self.listings
+            + self.investors
+            + self.events
+        )
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -124,5 +137,35 @@ def load_seed(session: Session) -> SeedReport:
         _load_listing(session, listing, report)
     for investor in _read("investors.json"):
         _load_investor(session, investor, report)
+    for event in _read("events.json"):
+        _load_event(session, event, report)
     session.flush()
     return report
+
+
+def _load_event(session: Session, record: dict[str, Any], report: SeedReport) -> None:
+    """A demo pitch day with its schedule planned, as its organiser would through the API."""
+    if _by_slug(session, PitchEvent, record["slug"]) is not None:
+        return
+    organisation = _by_slug(session, Organisation, record["organisation"]["slug"])
+    if organisation is None:
+        organisation = Organisation(**record["organisation"], kind=OrganisationKind.organiser)
+        session.add(organisation)
+        session.flush()
+        report.organisations += 1
+    organiser = Principal(organisation.id, organisation.slug, Role.organiser, 0)
+    profiles = [_by_slug(session, InvestorProfile, slug) for slug in record["investors"]]
+    data = EventCreate.model_validate(
+        {k: v for k, v in record.items() if k not in ("organisation", "min_score")}
+        | {"investors": [profile.id for profile in profiles]}
+    )
+    event = pitchday_service.create_event(session, data=data, principal=organiser)
+    pitchday_service.build_schedule(
+        session,
+        event=event,
+        principal=organiser,
+        catalogue=MatrixStore().matrix(session),
+        settings=ScoringSettings(),
+        min_score=record["min_score"],
+    )
+    report.events += 1

@@ -20,6 +20,7 @@ class World:
     rayong_key: str
     investor_key: str
     admin_key: str
+    organiser_key: str
 
 
 def _city(session: Session, slug: str, province: str, name_th: str, name_en: str) -> City:
@@ -62,6 +63,7 @@ def build_world(session: Session) -> World:
         ("rayong-dev", rayong, OrganisationKind.city_company),
         ("siam-infra-fund", None, OrganisationKind.investor),
         ("citydeal-ops", None, OrganisationKind.platform),
+        ("pitch-org", None, OrganisationKind.organiser),
     ]:
         session.add(
             Organisation(
@@ -78,6 +80,7 @@ def build_world(session: Session) -> World:
         rayong_key=issue_key(session, organisation_slug="rayong-dev", role=Role.publisher)[1],
         investor_key=issue_key(session, organisation_slug="siam-infra-fund", role=Role.investor)[1],
         admin_key=issue_key(session, organisation_slug="citydeal-ops", role=Role.admin)[1],
+        organiser_key=issue_key(session, organisation_slug="pitch-org", role=Role.organiser)[1],
     )
 
 

@@ -196,3 +196,75 @@ async def test_investor_sees_its_fit_on_a_pitch_page(
     assert 'data-testid="fit"' in page.text
     assert "Lanna Food Ventures" in page.text
     assert "is inside your THB 2M-20M ticket" in page.text
+
+
+async def _pitch_day(client: httpx.AsyncClient, world: World) -> None:
+    created = await client.post(
+        "/v1/investors",
+        json=profile_payload(name=f"Fund {EVIL}", discoverable=True),
+        headers=auth(world.investor_key),
+    )
+    hidden = await client.post(
+        "/v1/investors",
+        json=profile_payload(name="Hidden Angel", discoverable=False),
+        headers=auth(world.organiser_key),
+    )
+    event = {
+        "slug": "ns-pitch-day",
+        "city": "nakhon-sawan",
+        "name_th": "วันนำเสนอโครงการนครสวรรค์",
+        "name_en": f"Pitch day {EVIL}",
+        "held_on": "2027-02-15",
+        "first_slot": "09:30",
+        "slot_minutes": 15,
+        "slot_count": 2,
+        "listings": ["fish-ball-factory"],
+        "investors": [created.json()["id"], hidden.json()["id"]],
+    }
+    organiser = auth(world.organiser_key)
+    assert (await client.post("/v1/events", json=event, headers=organiser)).status_code == 201
+    scheduled = await client.post(
+        "/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=organiser
+    )
+    assert len(scheduled.json()["meetings"]) == 2, scheduled.text
+
+
+async def test_event_page_shows_programme_and_schedule(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    await _pitch_day(published, world)
+    thai = await published.get("/events/ns-pitch-day?lang=th")
+    assert thai.status_code == 200
+    assert "วันนำเสนอโครงการนครสวรรค์" in thai.text
+    assert "15 กุมภาพันธ์ พ.ศ. 2570" in thai.text
+    assert 'href="/listings/fish-ball-factory"' in thai.text
+    schedule = thai.text.split('data-testid="schedule"', 1)[1]
+    assert "09:30" in schedule
+    assert "09:45" in schedule
+    assert "นักลงทุน (ไม่เปิดเผยชื่อ)" in schedule  # the hidden investor is not named
+    assert "Hidden Angel" not in thai.text
+    english = await published.get("/events/ns-pitch-day?lang=en")
+    assert "15 February 2027" in english.text
+    assert EVIL not in english.text  # the event name and the investor's are escaped
+    assert "&lt;script&gt;" in english.text
+    listing = await published.get("/events?lang=en")
+    assert 'href="/events/ns-pitch-day"' in listing.text
+    assert (await published.get("/events/nowhere")).status_code == 404
+
+
+async def test_booklet_prints_each_listing_with_its_meetings(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    await _pitch_day(published, world)
+    booklet = await published.get("/events/ns-pitch-day/booklet?lang=th")
+    assert booklet.status_code == 200
+    pages = booklet.text.split('data-testid="booklet-listing"')[1:]
+    assert len(pages) == 1
+    page = pages[0]
+    assert "โรงงานผลิตลูกชิ้นปลา" in page
+    assert "ขอใบอนุญาตประกอบกิจการโรงงาน" in page  # the how-to-invest steps
+    assert "5–12 ล้านบาท" in page
+    assert "09:30" in page
+    assert "09:45" in page
+    assert "break-after: page" in booklet.text
+    assert EVIL not in booklet.text

@@ -1,0 +1,100 @@
+"""HTTP routes of pitch days: thin wrappers around ``matching.pitchday.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from api.deps import OptionalPrincipalDep, PrincipalDep, SessionDep
+from api.errors import error_responses
+from core.text import Slug
+from matching.pitchday import service
+from matching.pitchday.schemas import (
+    EventCreate,
+    EventPublic,
+    EventsPublic,
+    EventUpdate,
+    ScheduleRequest,
+    Shortlist,
+)
+from matching.routes import CatalogueDep, ScoringDep
+
+router = APIRouter(prefix="/v1/events", tags=["events"])
+EventSlug = Annotated[Slug, Path(description="The event's slug.")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409, 422))
+def create_event(
+    data: EventCreate, session: SessionDep, principal: PrincipalDep, response: Response
+) -> EventPublic:
+    """Create a pitch day (organiser key) with the listings that pitch and who attends."""
+    event = service.create_event(session, data=data, principal=principal)
+    response.headers["Location"] = f"/v1/events/{event.slug}"
+    return service.event_public(session, event, principal)
+
+
+@router.get("")
+def list_events(session: SessionDep, viewer: OptionalPrincipalDep) -> EventsPublic:
+    """Every pitch day, soonest first."""
+    return EventsPublic(
+        data=[service.event_public(session, e, viewer) for e in service.list_events(session)]
+    )
+
+
+@router.get("/{slug}", responses=error_responses(404))
+def get_event(slug: EventSlug, session: SessionDep, viewer: OptionalPrincipalDep) -> EventPublic:
+    """One pitch day with its programme and meeting schedule."""
+    return service.event_public(session, service.get_event(session, slug=slug), viewer)
+
+
+@router.patch("/{slug}", responses=error_responses(401, 403, 404, 422))
+def update_event(
+    slug: EventSlug, data: EventUpdate, session: SessionDep, principal: PrincipalDep
+) -> EventPublic:
+    """Change your event; changing the slots or who takes part clears the schedule."""
+    event = service.get_event(session, slug=slug)
+    event = service.update_event(session, event=event, data=data, principal=principal)
+    return service.event_public(session, event, principal)
+
+
+@router.get("/{slug}/shortlist", responses=error_responses(401, 403, 404, 422))
+def get_shortlist(
+    slug: EventSlug,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalogue: CatalogueDep,
+    settings: ScoringDep,
+    min_score: Annotated[float, Query(ge=0, le=100)] = 40,
+) -> Shortlist:
+    """For each pitching listing, the attending investors worth meeting, with reasons."""
+    data = service.shortlist(
+        session,
+        event=service.get_event(session, slug=slug),
+        principal=principal,
+        catalogue=catalogue,
+        settings=settings,
+        min_score=min_score,
+    )
+    return Shortlist(min_score=min_score, data=data)
+
+
+@router.post("/{slug}/schedule", responses=error_responses(401, 403, 404, 422))
+def schedule_meetings(
+    slug: EventSlug,
+    request: ScheduleRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalogue: CatalogueDep,
+    settings: ScoringDep,
+) -> EventPublic:
+    """Plan the one-to-one meetings from the shortlist, replacing any earlier plan."""
+    event = service.build_schedule(
+        session,
+        event=service.get_event(session, slug=slug),
+        principal=principal,
+        catalogue=catalogue,
+        settings=settings,
+        min_score=request.min_score,
+    )
+    return service.event_public(session, event, principal)

@@ -1,0 +1,402 @@
+"""Pitch days: who may organise them, which listings and investors take part, the
+shortlist of good pairs and the one-to-one schedule built from it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from catalog import service as catalog_service
+from catalog.models import Listing, Organisation
+from catalog.taxonomy import ListingStatus
+from core.db import unique_slug, utcnow
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.principal import Principal, Role
+from matching.models import InvestorProfile
+from matching.pitchday.models import EventInvestor, EventListing, Meeting, PitchEvent
+from matching.pitchday.schemas import (
+    EventCreate,
+    EventPublic,
+    EventUpdate,
+    ListingShortlist,
+    MeetingPublic,
+    ShortlistEntry,
+    fits_in_a_day,
+    slot_start,
+)
+from matching.reasons import reasons_for
+from matching.scoring import ListingMatrix, ScoringSettings, score_listings
+from matching.service import component_scores, listing_rows, preferences
+
+ORGANISERS = (Role.organiser, Role.admin)
+
+
+# --- the event and who takes part -------------------------------------------------------
+
+
+def _ensure_organiser(principal: Principal) -> None:
+    if principal.role not in ORGANISERS:
+        raise Forbidden("this needs an organiser key", field="authorization")
+
+
+def get_event(session: Session, *, slug: str) -> PitchEvent:
+    event = session.exec(select(PitchEvent).where(PitchEvent.slug == slug)).first()
+    if event is None:
+        raise NotFound(f"no event '{slug}'", field="event")
+    return event
+
+
+def _ensure_owner(event: PitchEvent, principal: Principal) -> None:
+    _ensure_organiser(principal)
+    if not principal.is_admin and principal.organisation_id != event.organisation_id:
+        raise Forbidden("this event belongs to another organiser", field="event")
+
+
+def _published_listings(session: Session, slugs: Sequence[str]) -> list[Listing]:
+    """The listings named, in that order; 422 naming ``listings`` for any that is not
+    published (a draft's existence is not revealed: it reads as unknown)."""
+    found = {
+        listing.slug: listing
+        for listing in session.exec(
+            select(Listing).where(
+                col(Listing.slug).in_(slugs), Listing.status == ListingStatus.published
+            )
+        )
+    }
+    missing = [slug for slug in slugs if slug not in found]
+    if missing:
+        raise InvalidInput(f"no published listing '{missing[0]}'", field="listings")
+    if len(set(slugs)) != len(slugs):
+        raise InvalidInput("a listing is named twice", field="listings")
+    return [found[slug] for slug in slugs]
+
+
+def _attending_profiles(
+    session: Session, ids: Sequence[int], principal: Principal
+) -> list[InvestorProfile]:
+    """The profiles named, in that order: discoverable ones, or the organiser's own."""
+    found = {
+        profile.id: profile
+        for profile in session.exec(select(InvestorProfile).where(col(InvestorProfile.id).in_(ids)))
+        if profile.discoverable
+        or principal.is_admin
+        or profile.organisation_id == principal.organisation_id
+    }
+    missing = [profile_id for profile_id in ids if profile_id not in found]
+    if missing:
+        raise InvalidInput(f"no investor profile {missing[0]} you may invite", field="investors")
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("an investor is named twice", field="investors")
+    return [found[profile_id] for profile_id in ids]
+
+
+def _set_participants(
+    session: Session,
+    event: PitchEvent,
+    principal: Principal,
+    listings: Sequence[str] | None,
+    investors: Sequence[int] | None,
+) -> None:
+    """Replace who takes part; a schedule made for other participants is dropped."""
+    event_id = event.id or 0
+    if listings is not None:
+        chosen = _published_listings(session, listings)
+        session.execute(delete(EventListing).where(col(EventListing.event_id) == event_id))
+        session.add_all(
+            EventListing(event_id=event_id, listing_id=listing.id or 0, position=n)
+            for n, listing in enumerate(chosen)
+        )
+    if investors is not None:
+        profiles = _attending_profiles(session, investors, principal)
+        session.execute(delete(EventInvestor).where(col(EventInvestor.event_id) == event_id))
+        session.add_all(
+            EventInvestor(event_id=event_id, investor_profile_id=profile.id or 0, position=n)
+            for n, profile in enumerate(profiles)
+        )
+    if listings is not None or investors is not None:
+        _clear_schedule(session, event)
+
+
+def _clear_schedule(session: Session, event: PitchEvent) -> None:
+    session.execute(delete(Meeting).where(col(Meeting.event_id) == event.id))
+    event.scheduled_at = None
+
+
+def create_event(session: Session, *, data: EventCreate, principal: Principal) -> PitchEvent:
+    """An event owned by the organiser's organisation."""
+    _ensure_organiser(principal)
+    if (
+        data.slug
+        and session.exec(select(PitchEvent.id).where(PitchEvent.slug == data.slug)).first()
+    ):
+        raise Conflict(f"slug '{data.slug}' is taken", field="slug")
+    city = catalog_service.get_city(session, slug=data.city)
+    event = PitchEvent(
+        slug=data.slug
+        or unique_slug(session, PitchEvent.slug, data.name_en or "", fallback="pitch-day"),
+        organisation_id=principal.organisation_id,
+        city_id=city.id or 0,
+        **data.model_dump(exclude={"slug", "city", "listings", "investors"}),
+    )
+    session.add(event)
+    session.flush()
+    _set_participants(session, event, principal, data.listings, data.investors)
+    session.flush()
+    return event
+
+
+def update_event(
+    session: Session, *, event: PitchEvent, data: EventUpdate, principal: Principal
+) -> PitchEvent:
+    """Change the fields sent; changing the slots or who takes part drops the schedule."""
+    _ensure_owner(event, principal)
+    changes = data.model_dump(exclude_unset=True, exclude={"listings", "investors"})
+    for name, value in changes.items():
+        if value is None:
+            raise InvalidInput(f"{name} may be omitted but not set to null", field=name)
+        setattr(event, name, value)
+    _check_slots(event)
+    if {"first_slot", "slot_minutes", "slot_count"} & changes.keys():
+        _clear_schedule(session, event)
+    _set_participants(session, event, principal, data.listings, data.investors)
+    event.version += 1
+    event.updated_at = utcnow()
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _check_slots(event: PitchEvent) -> None:
+    try:
+        fits_in_a_day(event.first_slot, event.slot_minutes, event.slot_count)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="slot_count") from exc
+
+
+def list_events(session: Session) -> list[PitchEvent]:
+    """Every event, soonest first."""
+    return list(
+        session.exec(select(PitchEvent).order_by(col(PitchEvent.held_on), col(PitchEvent.id)))
+    )
+
+
+# --- reading an event ---------------------------------------------------------------------
+
+
+def _participants(session: Session, event: PitchEvent) -> tuple[list[int], list[InvestorProfile]]:
+    listing_ids = list(
+        session.exec(
+            select(EventListing.listing_id)
+            .where(EventListing.event_id == event.id)
+            .order_by(col(EventListing.position))
+        )
+    )
+    profiles = list(
+        session.exec(
+            select(InvestorProfile)
+            .join(EventInvestor, col(EventInvestor.investor_profile_id) == InvestorProfile.id)
+            .where(EventInvestor.event_id == event.id)
+            .order_by(col(EventInvestor.position))
+        )
+    )
+    return listing_ids, profiles
+
+
+def _sees_investors(event: PitchEvent, viewer: Principal | None) -> bool:
+    return viewer is not None and (
+        viewer.is_admin or viewer.organisation_id == event.organisation_id
+    )
+
+
+def event_public(session: Session, event: PitchEvent, viewer: Principal | None) -> EventPublic:
+    """The event as anyone may read it; investors who are not discoverable are named only
+    to the organiser."""
+    listing_ids, profiles = _participants(session, event)
+    listings = catalog_service.published_summaries(session, listing_ids)
+    slugs = {listing.id: listing.slug for listing in listings}
+    shown = {
+        profile.id: profile
+        for profile in profiles
+        if profile.discoverable or _sees_investors(event, viewer)
+    }
+    meetings = [
+        MeetingPublic(
+            slot=meeting.slot,
+            starts_at=slot_start(event.first_slot, event.slot_minutes, meeting.slot),
+            listing_slug=slugs[meeting.listing_id],
+            investor_profile_id=meeting.investor_profile_id
+            if meeting.investor_profile_id in shown
+            else None,
+            investor_name=shown[meeting.investor_profile_id].name
+            if meeting.investor_profile_id in shown
+            else None,
+            score=round(meeting.score, 2),
+        )
+        for meeting in session.exec(
+            select(Meeting)
+            .where(Meeting.event_id == event.id)
+            .order_by(col(Meeting.slot), col(Meeting.listing_id))
+        )
+        if meeting.listing_id in slugs  # a listing unpublished since drops out
+    ]
+    organisation = session.get(Organisation, event.organisation_id)
+    return EventPublic(
+        slug=event.slug,
+        organisation=organisation.slug if organisation else "",
+        city=catalog_service.city_refs(session, [event.city_id])[event.city_id],
+        name_th=event.name_th,
+        name_en=event.name_en,
+        venue_th=event.venue_th,
+        venue_en=event.venue_en,
+        held_on=event.held_on,
+        first_slot=event.first_slot,
+        slot_minutes=event.slot_minutes,
+        slot_count=event.slot_count,
+        listings=listings,
+        investor_count=len(profiles),
+        meetings=meetings,
+        scheduled_at=event.scheduled_at,
+        version=event.version,
+    )
+
+
+# --- shortlist and schedule ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pair:
+    listing_id: int
+    listing_slug: str
+    profile: InvestorProfile
+    score: float
+    entry: ShortlistEntry
+
+
+def _pairs(
+    session: Session,
+    event: PitchEvent,
+    catalogue: ListingMatrix,
+    settings: ScoringSettings,
+    min_score: float,
+) -> list[Pair]:
+    """Every listing-investor pair that passes the investor's hard constraints and scores
+    at least ``min_score``, scored as the catalogue-wide ranking would score it."""
+    listing_ids, profiles = _participants(session, event)
+    listings = session.exec(
+        select(Listing).where(
+            col(Listing.id).in_(listing_ids), Listing.status == ListingStatus.published
+        )
+    ).all()
+    if not listings or not profiles:
+        return []
+    matrix = ListingMatrix.build(listing_rows(session, listings), reference=catalogue)
+    pairs = []
+    for profile in profiles:
+        prefs = preferences(profile)
+        scored = score_listings(matrix, prefs, settings)
+        for i, row in enumerate(matrix.rows):  # the matrix orders its rows by listing id
+            score = round(float(scored.score[i]), 2)
+            if not scored.passed[i] or score < min_score:
+                continue
+            entry = ShortlistEntry(
+                investor_profile_id=profile.id or 0,
+                investor_name=profile.name,
+                score=score,
+                reasons=reasons_for(row, prefs, component_scores(scored, i)),
+            )
+            pairs.append(Pair(row.id, row.slug, profile, score, entry))
+    return pairs
+
+
+def _best_first(pairs: Sequence[Pair]) -> list[Pair]:
+    return sorted(pairs, key=lambda p: (-p.score, p.listing_id, p.profile.id or 0))
+
+
+def shortlist(
+    session: Session,
+    *,
+    event: PitchEvent,
+    principal: Principal,
+    catalogue: ListingMatrix,
+    settings: ScoringSettings,
+    min_score: float,
+) -> list[ListingShortlist]:
+    """For each pitching listing, the attending investors worth meeting, best fit first."""
+    _ensure_owner(event, principal)
+    listing_ids, _ = _participants(session, event)
+    by_listing: dict[int, list[ShortlistEntry]] = {listing_id: [] for listing_id in listing_ids}
+    slugs: dict[int, str] = {}
+    for pair in _best_first(_pairs(session, event, catalogue, settings, min_score)):
+        by_listing[pair.listing_id].append(pair.entry)
+        slugs[pair.listing_id] = pair.listing_slug
+    return [
+        ListingShortlist(listing_slug=slugs[listing_id], investors=entries)
+        for listing_id, entries in by_listing.items()
+        if listing_id in slugs
+    ]
+
+
+def plan_meetings(pairs: Sequence[Pair], slot_count: int) -> list[tuple[int, Pair]]:
+    """One-to-one meetings in ``slot_count`` slots: nobody twice in a slot.
+
+    Round by round, each listing (the one with the best pair first) gets its best
+    remaining investor, at the earliest slot both have free; so every listing meets its
+    best fit before any listing meets its second. A pair with no free slot in common is
+    dropped: slots only fill up, so it would never fit later.
+    """
+    queues: dict[int, list[Pair]] = {}
+    for pair in _best_first(pairs):
+        queues.setdefault(pair.listing_id, []).append(pair)
+    listing_busy: dict[int, set[int]] = {listing_id: set() for listing_id in queues}
+    investor_busy: dict[int, set[int]] = {}
+    planned: list[tuple[int, Pair]] = []
+    placed = True
+    while placed:
+        placed = False
+        for listing_id, queue in queues.items():
+            while queue:
+                pair = queue.pop(0)
+                taken = listing_busy[listing_id] | investor_busy.get(pair.profile.id or 0, set())
+                free = next((slot for slot in range(slot_count) if slot not in taken), None)
+                if free is None:
+                    continue
+                listing_busy[listing_id].add(free)
+                investor_busy.setdefault(pair.profile.id or 0, set()).add(free)
+                planned.append((free, pair))
+                placed = True
+                break
+    return sorted(planned, key=lambda item: (item[0], item[1].listing_id))
+
+
+def build_schedule(
+    session: Session,
+    *,
+    event: PitchEvent,
+    principal: Principal,
+    catalogue: ListingMatrix,
+    settings: ScoringSettings,
+    min_score: float,
+) -> PitchEvent:
+    """Replace the event's meetings with a schedule planned from the shortlist."""
+    _ensure_owner(event, principal)
+    _clear_schedule(session, event)
+    session.flush()
+    pairs = _pairs(session, event, catalogue, settings, min_score)
+    session.add_all(
+        Meeting(
+            event_id=event.id or 0,
+            slot=slot,
+            listing_id=pair.listing_id,
+            investor_profile_id=pair.profile.id or 0,
+            score=pair.score,
+        )
+        for slot, pair in plan_meetings(pairs, event.slot_count)
+    )
+    event.scheduled_at = utcnow()
+    event.version += 1
+    session.add(event)
+    session.flush()
+    return event
