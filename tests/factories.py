@@ -181,3 +181,45 @@ async def create_and_publish(client: Any, key: str, **overrides: Any) -> str:
     published = await client.post(f"/v1/listings/{slug}/publish", headers=auth(key))
     assert published.status_code == 200, published.text
     return slug
+
+
+async def create_profile(client: Any, key: str, **overrides: Any) -> int:
+    """Create an investor profile through the API; returns its id."""
+    created = await client.post(
+        "/v1/investors", json=profile_payload(**overrides), headers=auth(key)
+    )
+    assert created.status_code == 201, created.text
+    profile_id: int = created.json()["id"]
+    return profile_id
+
+
+# Nakhon Sawan listings for ranking tests: a fish-ball factory (the default payload), a
+# cold store only debt can fund, and a small franchise.
+MARKET_LISTINGS: list[dict[str, Any]] = [
+    {"slug": "fish-balls"},
+    {
+        "slug": "cold-store",
+        "sector": "cold-chain",
+        "title_en": "Cold store",
+        "title_th": "ห้องเย็น",
+        "capital_min_thb": 30_000_000,
+        "capital_max_thb": 60_000_000,
+        "investment_models": ["debt"],
+    },
+    {
+        "slug": "noodle-shop",
+        "sector": "retail-services",
+        "title_en": "Noodle shop franchise",
+        "title_th": "ร้านก๋วยเตี๋ยว",
+        "capital_min_thb": 3_000_000,
+        "capital_max_thb": 6_000_000,
+        "investment_models": ["franchise"],
+        "stage": "operating",
+        "description_th": "ร้านอาหาร",
+        "description_en": "A noodle shop.",
+        "summary_th": "แฟรนไชส์ร้านก๋วยเตี๋ยว",
+        "summary_en": "Franchise.",
+        "expected_irr_pct": None,
+        "payback_years": None,
+    },
+]

@@ -3,8 +3,9 @@ shortlist of good pairs and the one-to-one schedule built from it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -32,6 +33,8 @@ from matching.scoring import ListingMatrix, ScoringSettings, score_listings
 from matching.service import component_scores, listing_rows, preferences
 
 ORGANISERS = (Role.organiser, Role.admin)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 # --- the event and who takes part -------------------------------------------------------
@@ -55,6 +58,17 @@ def _ensure_owner(event: PitchEvent, principal: Principal) -> None:
         raise Forbidden("this event belongs to another organiser", field="event")
 
 
+def _in_order(found: Mapping[K, V], refs: Sequence[K], *, field: str, missing: str) -> list[V]:
+    """``found``'s values in the order of ``refs``; 422 naming ``field`` for a reference
+    that is not there (``missing`` says so) or that comes twice."""
+    absent = [ref for ref in refs if ref not in found]
+    if absent:
+        raise InvalidInput(missing.format(absent[0]), field=field)
+    if len(set(refs)) != len(refs):
+        raise InvalidInput(f"'{field}' names one twice", field=field)
+    return [found[ref] for ref in refs]
+
+
 def _published_listings(session: Session, slugs: Sequence[str]) -> list[Listing]:
     """The listings named, in that order; 422 naming ``listings`` for any that is not
     published (a draft's existence is not revealed: it reads as unknown)."""
@@ -66,12 +80,7 @@ def _published_listings(session: Session, slugs: Sequence[str]) -> list[Listing]
             )
         )
     }
-    missing = [slug for slug in slugs if slug not in found]
-    if missing:
-        raise InvalidInput(f"no published listing '{missing[0]}'", field="listings")
-    if len(set(slugs)) != len(slugs):
-        raise InvalidInput("a listing is named twice", field="listings")
-    return [found[slug] for slug in slugs]
+    return _in_order(found, slugs, field="listings", missing="no published listing '{}'")
 
 
 def _attending_profiles(
@@ -85,12 +94,7 @@ def _attending_profiles(
         or principal.is_admin
         or profile.organisation_id == principal.organisation_id
     }
-    missing = [profile_id for profile_id in ids if profile_id not in found]
-    if missing:
-        raise InvalidInput(f"no investor profile {missing[0]} you may invite", field="investors")
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("an investor is named twice", field="investors")
-    return [found[profile_id] for profile_id in ids]
+    return _in_order(found, ids, field="investors", missing="no investor profile {} you may invite")
 
 
 def _set_participants(

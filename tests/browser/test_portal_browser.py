@@ -134,3 +134,23 @@ def test_publisher_signs_in_and_publishes_a_draft(live: dict[str, str], page: An
     assert page.locator(".notice").is_visible()
     listing = httpx.get(f"{live['base']}/v1/listings/patong-smart-beach-safety").json()
     assert listing["status"] == "published"
+
+
+def test_event_page_and_its_printable_booklet(live: dict[str, str], page: Any) -> None:
+    page.goto(live["base"] + "/")
+    page.click('header a[href="/events"]')
+    page.wait_for_url("**/events")
+    page.click('a[href="/events/nakhon-sawan-pitch-day-2027"]')
+    page.wait_for_url("**/events/nakhon-sawan-pitch-day-2027")
+    schedule = page.locator('[data-testid="schedule"]')
+    assert "13:00" in schedule.inner_text()
+    assert schedule.locator("tbody tr").count() == 6  # one row per slot
+    _shot(page, "event-page-th")
+    page.click('[data-testid="booklet-link"]')
+    page.wait_for_url("**/booklet")
+    assert page.locator('[data-testid="booklet-listing"]').count() == 6
+    _shot(page, "event-booklet-th")
+    page.emulate_media(media="print")
+    assert not page.locator("header.site").is_visible()  # print layout: no site chrome
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")

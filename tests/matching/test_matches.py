@@ -9,43 +9,17 @@ import pytest
 from sqlmodel import Session
 
 from tests.factories import (
+    MARKET_LISTINGS,
     World,
     auth,
     create_and_publish,
+    create_profile,
     listing_payload,
     profile_payload,
     snapshot,
 )
 
 INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
-NS_LISTINGS: list[dict[str, Any]] = [
-    {"slug": "fish-balls"},
-    {
-        "slug": "cold-store",
-        "sector": "cold-chain",
-        "title_en": "Cold store",
-        "title_th": "ห้องเย็น",
-        "capital_min_thb": 30_000_000,
-        "capital_max_thb": 60_000_000,
-        "investment_models": ["debt"],
-    },
-    {
-        "slug": "noodle-shop",
-        "sector": "retail-services",
-        "title_en": "Noodle shop franchise",
-        "title_th": "ร้านก๋วยเตี๋ยว",
-        "capital_min_thb": 3_000_000,
-        "capital_max_thb": 6_000_000,
-        "investment_models": ["franchise"],
-        "stage": "operating",
-        "description_th": "ร้านอาหาร",
-        "description_en": "A noodle shop.",
-        "summary_th": "แฟรนไชส์ร้านก๋วยเตี๋ยว",
-        "summary_en": "Franchise.",
-        "expected_irr_pct": None,
-        "payback_years": None,
-    },
-]
 E_BUS: dict[str, Any] = {
     **INFRA,
     "slug": "e-bus",
@@ -64,7 +38,7 @@ E_BUS: dict[str, Any] = {
 
 @pytest.fixture
 async def market(client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
-    for key, bodies in ((world.nakhon_sawan_key, NS_LISTINGS), (world.rayong_key, [E_BUS])):
+    for key, bodies in ((world.nakhon_sawan_key, MARKET_LISTINGS), (world.rayong_key, [E_BUS])):
         for body in bodies:
             created = await client.post(
                 "/v1/listings", json=listing_payload(**body), headers=auth(key)
@@ -75,19 +49,10 @@ async def market(client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
     return client
 
 
-async def _profile(client: httpx.AsyncClient, key: str, **overrides: Any) -> int:
-    created = await client.post(
-        "/v1/investors", json=profile_payload(**overrides), headers=auth(key)
-    )
-    assert created.status_code == 201, created.text
-    profile_id: int = created.json()["id"]
-    return profile_id
-
-
 async def test_profile_sees_its_best_fits_with_reasons(
     market: httpx.AsyncClient, world: World
 ) -> None:
-    profile_id = await _profile(market, world.investor_key)
+    profile_id = await create_profile(market, world.investor_key)
     response = await market.get(f"/v1/investors/{profile_id}/matches?explain=true")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -110,7 +75,7 @@ async def test_profile_sees_its_best_fits_with_reasons(
 
 
 async def test_hard_constraints_name_what_removed(market: httpx.AsyncClient, world: World) -> None:
-    profile_id = await _profile(
+    profile_id = await create_profile(
         market,
         world.investor_key,
         excluded_models=["equity", "joint-venture"],
@@ -228,14 +193,14 @@ async def test_publisher_sees_fitting_investors_and_gaps(
         "min_irr_pct": 8,
         "thesis": "electric buses for eastern cities",
     }
-    await _profile(market, world.investor_key, **fund)
-    await _profile(
+    await create_profile(market, world.investor_key, **fund)
+    await create_profile(
         market, world.investor_key, **fund | {"name": "Late-stage Fund", "stages": ["tendering"]}
     )
-    await _profile(
+    await create_profile(
         market, world.investor_key, **fund | {"name": "No PPP Fund", "excluded_models": ["ppp"]}
     )
-    await _profile(
+    await create_profile(
         market, world.investor_key, **fund | {"name": "Hidden Fund", "discoverable": False}
     )
     response = await market.get("/v1/listings/e-bus/investors", headers=auth(world.rayong_key))

@@ -9,7 +9,14 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from tests.factories import World, auth, create_and_publish, profile_payload, snapshot
+from tests.factories import (
+    MARKET_LISTINGS,
+    World,
+    auth,
+    create_and_publish,
+    create_profile,
+    snapshot,
+)
 
 WIDE: dict[str, Any] = {
     "sectors": [],
@@ -20,44 +27,16 @@ WIDE: dict[str, Any] = {
     "min_irr_pct": None,
     "thesis": "",
 }
-LISTINGS: list[dict[str, Any]] = [
-    {"slug": "fish-balls"},
-    {
-        "slug": "cold-store",
-        "sector": "cold-chain",
-        "title_en": "Cold store",
-        "capital_min_thb": 30_000_000,
-        "capital_max_thb": 60_000_000,
-        "investment_models": ["debt"],
-    },
-    {
-        "slug": "noodle-shop",
-        "sector": "retail-services",
-        "title_en": "Noodle shop franchise",
-        "capital_min_thb": 3_000_000,
-        "capital_max_thb": 6_000_000,
-        "investment_models": ["franchise"],
-    },
-]
-
-
-async def _profile(client: httpx.AsyncClient, key: str, **overrides: Any) -> int:
-    created = await client.post(
-        "/v1/investors", json=profile_payload(**overrides), headers=auth(key)
-    )
-    assert created.status_code == 201, created.text
-    profile_id: int = created.json()["id"]
-    return profile_id
 
 
 @pytest.fixture
 async def attendees(client: httpx.AsyncClient, world: World) -> dict[str, int]:
-    for body in LISTINGS:
+    for body in MARKET_LISTINGS:
         await create_and_publish(client, world.nakhon_sawan_key, **body)
     return {
-        "food": await _profile(client, world.investor_key, name="Lanna Food"),
-        "wide": await _profile(client, world.investor_key, name="Open Fund", **WIDE),
-        "guest": await _profile(
+        "food": await create_profile(client, world.investor_key, name="Lanna Food"),
+        "wide": await create_profile(client, world.investor_key, name="Open Fund", **WIDE),
+        "guest": await create_profile(
             client, world.organiser_key, name="Guest Angel", discoverable=False, **WIDE
         ),
     }
@@ -74,7 +53,7 @@ def _event(attendees: dict[str, int], **overrides: Any) -> dict[str, Any]:
         "first_slot": "13:00",
         "slot_minutes": 20,
         "slot_count": 2,
-        "listings": [body["slug"] for body in reversed(LISTINGS)],
+        "listings": [body["slug"] for body in reversed(MARKET_LISTINGS)],
         "investors": list(attendees.values()),
     } | overrides
 
@@ -205,7 +184,7 @@ async def test_only_organisers_run_events(
     refused = await client.post("/v1/events", json=_event(attendees), headers=publisher)
     assert refused.status_code == 403
     # Another organisation's profile that is not discoverable cannot be invited.
-    private = await _profile(client, world.investor_key, name="Quiet", discoverable=False)
+    private = await create_profile(client, world.investor_key, name="Quiet", discoverable=False)
     hidden = await client.post(
         "/v1/events",
         json=_event(attendees, investors=[private]),
