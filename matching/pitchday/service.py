@@ -209,23 +209,24 @@ def _participants(session: Session, event: PitchEvent) -> tuple[list[int], list[
     return listing_ids, profiles
 
 
-def _sees_investors(event: PitchEvent, viewer: Principal | None) -> bool:
-    return viewer is not None and (
-        viewer.is_admin or viewer.organisation_id == event.organisation_id
+def _may_name(event: PitchEvent, profile: InvestorProfile, viewer: Principal | None) -> bool:
+    """Discoverable investors are named to all; others to the organiser and themselves."""
+    return profile.discoverable or (
+        viewer is not None
+        and (
+            viewer.is_admin
+            or viewer.organisation_id in (event.organisation_id, profile.organisation_id)
+        )
     )
 
 
 def event_public(session: Session, event: PitchEvent, viewer: Principal | None) -> EventPublic:
     """The event as anyone may read it; investors who are not discoverable are named only
-    to the organiser."""
+    to the organiser and to themselves."""
     listing_ids, profiles = _participants(session, event)
     listings = catalog_service.published_summaries(session, listing_ids)
     slugs = {listing.id: listing.slug for listing in listings}
-    shown = {
-        profile.id: profile
-        for profile in profiles
-        if profile.discoverable or _sees_investors(event, viewer)
-    }
+    shown = {profile.id: profile for profile in profiles if _may_name(event, profile, viewer)}
     meetings = [
         MeetingPublic(
             slot=meeting.slot,

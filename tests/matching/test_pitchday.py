@@ -125,6 +125,21 @@ async def test_private_investors_are_named_only_to_the_organiser(
     assert None in named  # the guest's meetings are listed without a name
     own = (await client.get("/v1/events/ns-pitch-day", headers=organiser)).json()
     assert "Guest Angel" in {m["investor_name"] for m in own["meetings"]}
+    # An investor who is not discoverable still sees its own name, and no one else's.
+    quiet = await create_profile(
+        client, world.investor_key, name="Quiet Fund", discoverable=False, **WIDE
+    )
+    invited = {"investors": [attendees["guest"], quiet]}
+    assert (
+        await client.patch("/v1/events/ns-pitch-day", json=invited, headers=organiser)
+    ).status_code == 422  # an organiser cannot invite another's hidden profile
+    admin = auth(world.admin_key)  # an admin can
+    assert (
+        await client.patch("/v1/events/ns-pitch-day", json=invited, headers=admin)
+    ).status_code == 200
+    await client.post("/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=admin)
+    mine = await client.get("/v1/events/ns-pitch-day", headers=auth(world.investor_key))
+    assert {m["investor_name"] for m in mine.json()["meetings"]} == {"Quiet Fund", None}
     listed = (await client.get("/v1/events")).json()["data"]
     assert [e["slug"] for e in listed] == ["ns-pitch-day"]
 
