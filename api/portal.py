@@ -57,6 +57,14 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "api_key_id"
+# Where a signed-in key lands: publishers manage listings, organisers their pitch days,
+# investors browse the catalogue (pitch pages then show their fit).
+HOME_BY_ROLE = {
+    Role.publisher: "/dashboard",
+    Role.admin: "/dashboard",
+    Role.organiser: "/events",
+    Role.investor: "/",
+}
 
 
 class PortalSearch(SearchParams):
@@ -433,7 +441,7 @@ def signin(
         )
     request.session[SESSION_KEY] = principal.api_key_id
     request.session[CSRF_FIELD] = secrets.token_urlsafe(32)  # a new session, a new token
-    return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse(HOME_BY_ROLE[principal.role], status_code=303)
 
 
 @router.post("/signout", response_model=None)

@@ -191,7 +191,9 @@ async def test_investor_sees_its_fit_on_a_pitch_page(
     published: httpx.AsyncClient, world: World
 ) -> None:
     await published.post("/v1/investors", json=profile_payload(), headers=auth(world.investor_key))
-    assert (await _sign_in(published, world.investor_key)).status_code == 303
+    signed_in = await _sign_in(published, world.investor_key)
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/"  # not the publishers' dashboard
     page = await published.get("/listings/fish-ball-factory?lang=en")
     assert 'data-testid="fit"' in page.text
     assert "Lanna Food Ventures" in page.text
@@ -233,6 +235,10 @@ async def test_event_page_shows_programme_and_schedule(
     published: httpx.AsyncClient, world: World
 ) -> None:
     await _pitch_day(published, world)
+    signed_in = await _sign_in(published, world.organiser_key)
+    assert signed_in.headers["location"] == "/events"
+    assert "Hidden Angel" in (await published.get("/events/ns-pitch-day")).text  # its own guest
+    await published.post("/signout", data={"csrf_token": _csrf((await published.get("/")).text)})
     thai = await published.get("/events/ns-pitch-day?lang=th")
     assert thai.status_code == 200
     assert "วันนำเสนอโครงการนครสวรรค์" in thai.text
