@@ -199,6 +199,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "meetings": ("นัดพบ", "Meetings"),
     "no_meetings": ("ยังไม่มีนัดพบ", "No meetings planned"),
     "full_pitch_page": ("หน้าโครงการฉบับเต็ม", "Full pitch page"),
+    "shortlist": ("รายชื่อคู่นัดพบที่เหมาะสม", "Shortlist"),
+    "shortlist_help": (
+        "นักลงทุนที่เข้าร่วมและเหมาะกับแต่ละโครงการ คะแนนตั้งแต่ {score} ขึ้นไป เรียงจากเหมาะที่สุด",
+        "Attending investors who fit each listing, scoring {score} or more, best first",
+    ),
+    "no_shortlist": ("ยังไม่มีคู่ที่เหมาะสม", "No pairs fit yet"),
+    "min_score": ("คะแนนขั้นต่ำสำหรับนัดพบ", "Lowest score worth a meeting"),
+    "plan_meetings": ("จัดตารางนัดพบใหม่", "Plan the meetings"),
+    "notice_scheduled": ("จัดตารางนัดพบแล้ว", "The meetings are planned"),
 }
 
 

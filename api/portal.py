@@ -47,7 +47,7 @@ from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
 from matching.pitchday import service as pitchday_service
-from matching.pitchday.schemas import slot_start
+from matching.pitchday.schemas import DEFAULT_MIN_SCORE, slot_start
 from matching.routes import ScoringDep, StoreDep
 from matching.schemas import ProfileFit
 from matching.scoring import ScoringSettings
@@ -382,9 +382,67 @@ def _events_page(request: Request, session: Session, principal: Principal | None
 
 @router.get("/events/{slug}", response_class=HTMLResponse)
 async def event_page(
-    slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPrincipal,
+    store: StoreDep,
+    settings: ScoringDep,
 ) -> HTMLResponse:
+    if principal is not None and principal.role in pitchday_service.ORGANISERS:
+        # The organiser's view adds the shortlist, which may rebuild the catalogue matrix.
+        return await run_in_threadpool(
+            _organiser_event_page, slug, request, session, principal, store, settings
+        )
     return await run_db(session, _event_page, slug, request, session, principal, "event.html")
+
+
+def _organiser_event_page(
+    slug: str,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    store: MatrixStore,
+    settings: ScoringSettings,
+) -> HTMLResponse:
+    event = pitchday_service.get_event(session, slug=slug)
+    if not pitchday_service.may_organise(event, principal):
+        return _event_page(slug, request, session, principal, "event.html")
+    shortlist = pitchday_service.shortlist(
+        session,
+        event=event,
+        principal=principal,
+        catalogue=store.matrix(session),
+        settings=settings,
+        min_score=DEFAULT_MIN_SCORE,
+    )
+    extra = {"shortlist": shortlist, "csrf": _csrf_token(request), "min_score": DEFAULT_MIN_SCORE}
+    return _event_page(slug, request, session, principal, "event.html", extra)
+
+
+@router.post("/events/{slug}/schedule", response_model=None)
+def plan_meetings(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPrincipal,
+    store: StoreDep,
+    settings: ScoringDep,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    min_score: Annotated[float, Form(ge=0, le=100)] = DEFAULT_MIN_SCORE,
+) -> Response:
+    _check_csrf(request, csrf_token)
+    if principal is None:
+        raise Unauthorized("sign in with an organiser key", field="session")
+    pitchday_service.build_schedule(
+        session,
+        event=pitchday_service.get_event(session, slug=slug),
+        principal=principal,
+        catalogue=store.matrix(session),
+        settings=settings,
+        min_score=min_score,
+    )
+    return RedirectResponse(f"/events/{slug}?notice=scheduled", status_code=303)
 
 
 @router.get("/events/{slug}/booklet", response_class=HTMLResponse)
@@ -395,7 +453,12 @@ async def event_booklet(
 
 
 def _event_page(
-    slug: str, request: Request, session: Session, principal: Principal | None, template: str
+    slug: str,
+    request: Request,
+    session: Session,
+    principal: Principal | None,
+    template: str,
+    extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The event's page, or its printable booklet: the same event, the booklet with each
     listing in full."""
@@ -405,7 +468,9 @@ def _event_page(
         "event": public,
         "meetings": {(m.slot, m.listing_slug): m for m in public.meetings},
         "slot_time": lambda slot: slot_start(public.first_slot, public.slot_minutes, slot),
-    }
+        "notice": request.query_params.get("notice"),
+        "shortlist": None,
+    } | (extra or {})
     if template == "booklet.html":
         ids = [listing.id for listing in public.listings]
         context["listings"] = catalog_service.listings_public(session, ids)

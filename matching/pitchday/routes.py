@@ -11,6 +11,7 @@ from api.errors import error_responses
 from core.text import Slug
 from matching.pitchday import service
 from matching.pitchday.schemas import (
+    DEFAULT_MIN_SCORE,
     EventCreate,
     EventPublic,
     EventsPublic,
@@ -65,7 +66,7 @@ def get_shortlist(
     principal: PrincipalDep,
     catalogue: CatalogueDep,
     settings: ScoringDep,
-    min_score: Annotated[float, Query(ge=0, le=100)] = 40,
+    min_score: Annotated[float, Query(ge=0, le=100)] = DEFAULT_MIN_SCORE,
 ) -> Shortlist:
     """For each pitching listing, the attending investors worth meeting, with reasons."""
     data = service.shortlist(

@@ -20,6 +20,7 @@ Venue = Annotated[str, Field(max_length=300)]
 ListingSlugs = Annotated[list[Slug], Field(max_length=100)]
 ProfileIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=500)]
 DAY = timedelta(days=1)
+DEFAULT_MIN_SCORE = 40.0
 
 
 def slot_start(first_slot: str, slot_minutes: int, slot: int) -> str:
@@ -73,7 +74,7 @@ class EventUpdate(StrictModel):
 
 class ScheduleRequest(StrictModel):
     min_score: Annotated[float, Field(ge=0, le=100)] = Field(
-        default=40, description="Pairs scoring below this are not worth a meeting."
+        default=DEFAULT_MIN_SCORE, description="Pairs scoring below this are not worth a meeting."
     )
 
 

@@ -52,9 +52,17 @@ def get_event(session: Session, *, slug: str) -> PitchEvent:
     return event
 
 
+def may_organise(event: PitchEvent, principal: Principal | None) -> bool:
+    """Whether ``principal`` runs this event: its organiser, or an admin."""
+    return principal is not None and (
+        principal.is_admin
+        or (principal.role is Role.organiser and principal.organisation_id == event.organisation_id)
+    )
+
+
 def _ensure_owner(event: PitchEvent, principal: Principal) -> None:
     _ensure_organiser(principal)
-    if not principal.is_admin and principal.organisation_id != event.organisation_id:
+    if not may_organise(event, principal):
         raise Forbidden("this event belongs to another organiser", field="event")
 
 

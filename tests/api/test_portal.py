@@ -274,3 +274,31 @@ async def test_booklet_prints_each_listing_with_its_meetings(
     assert "09:45" in page
     assert "break-after: page" in booklet.text
     assert EVIL not in booklet.text
+
+
+async def test_organiser_reads_the_shortlist_and_plans_meetings_in_the_portal(
+    published: httpx.AsyncClient, world: World
+) -> None:
+    await _pitch_day(published, world)
+    public = await published.get("/events/ns-pitch-day?lang=en")
+    assert 'data-testid="shortlist"' not in public.text  # for the organiser only
+    await _sign_in(published, world.organiser_key)
+    page = await published.get("/events/ns-pitch-day?lang=en")
+    shortlist = page.text.split('data-testid="shortlist"', 1)[1]
+    assert "Hidden Angel" in shortlist
+    assert "/100" in shortlist
+    forged = await published.post(
+        "/events/ns-pitch-day/schedule", data={"csrf_token": "forged", "min_score": "0"}
+    )
+    assert forged.status_code == 400
+    cleared = await published.patch(
+        "/v1/events/ns-pitch-day", json={"slot_count": 3}, headers=auth(world.organiser_key)
+    )
+    assert cleared.json()["meetings"] == []  # new slots: the old plan is gone
+    form = {"csrf_token": _csrf(page.text), "min_score": "0"}
+    planned = await published.post("/events/ns-pitch-day/schedule", data=form)
+    assert planned.status_code == 303
+    assert planned.headers["location"] == "/events/ns-pitch-day?notice=scheduled"
+    after = await published.get(planned.headers["location"])
+    assert "The meetings are planned" in after.text
+    assert len((await published.get("/v1/events/ns-pitch-day")).json()["meetings"]) == 2
