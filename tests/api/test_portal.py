@@ -284,6 +284,8 @@ async def test_organiser_reads_the_shortlist_and_plans_meetings_in_the_portal(
     assert 'data-testid="shortlist"' not in public.text  # for the organiser only
     await _sign_in(published, world.organiser_key)
     page = await published.get("/events/ns-pitch-day?lang=en")
+    assert page.text.count('data-testid="shortlist"') == 1
+    assert re.search(r"<title>Pitch day &lt;script&gt;.*?</title>", page.text)
     shortlist = page.text.split('data-testid="shortlist"', 1)[1]
     assert "Hidden Angel" in shortlist
     assert "/100" in shortlist
