@@ -47,6 +47,7 @@ from core.settings import PROJECT_ROOT
 from matching import service as matching_service
 from matching.models import InvestorProfile
 from matching.pitchday import service as pitchday_service
+from matching.pitchday.models import PitchEvent
 from matching.pitchday.schemas import DEFAULT_MIN_SCORE, slot_start
 from matching.routes import ScoringDep, StoreDep
 from matching.schemas import ProfileFit
@@ -394,7 +395,9 @@ async def event_page(
         return await run_in_threadpool(
             _organiser_event_page, slug, request, session, principal, store, settings
         )
-    return await run_db(session, _event_page, slug, request, session, principal, "event.html")
+    return await run_db(
+        session, _public_event_page, slug, request, session, principal, "event.html"
+    )
 
 
 def _organiser_event_page(
@@ -407,7 +410,7 @@ def _organiser_event_page(
 ) -> HTMLResponse:
     event = pitchday_service.get_event(session, slug=slug)
     if not pitchday_service.may_organise(event, principal):
-        return _event_page(slug, request, session, principal, "event.html")
+        return _event_page(request, session, principal, event, "event.html")
     shortlist = pitchday_service.shortlist(
         session,
         event=event,
@@ -417,7 +420,7 @@ def _organiser_event_page(
         min_score=DEFAULT_MIN_SCORE,
     )
     extra = {"shortlist": shortlist, "csrf": _csrf_token(request), "min_score": DEFAULT_MIN_SCORE}
-    return _event_page(slug, request, session, principal, "event.html", extra)
+    return _event_page(request, session, principal, event, "event.html", extra)
 
 
 @router.post("/events/{slug}/schedule", response_model=None)
@@ -449,20 +452,28 @@ def plan_meetings(
 async def event_booklet(
     slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
 ) -> HTMLResponse:
-    return await run_db(session, _event_page, slug, request, session, principal, "booklet.html")
+    return await run_db(
+        session, _public_event_page, slug, request, session, principal, "booklet.html"
+    )
+
+
+def _public_event_page(
+    slug: str, request: Request, session: Session, principal: Principal | None, template: str
+) -> HTMLResponse:
+    event = pitchday_service.get_event(session, slug=slug)
+    return _event_page(request, session, principal, event, template)
 
 
 def _event_page(
-    slug: str,
     request: Request,
     session: Session,
     principal: Principal | None,
+    event: PitchEvent,
     template: str,
     extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """The event's page, or its printable booklet: the same event, the booklet with each
     listing in full."""
-    event = pitchday_service.get_event(session, slug=slug)
     public = pitchday_service.event_public(session, event, principal)
     context: dict[str, Any] = {
         "event": public,

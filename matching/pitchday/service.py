@@ -290,14 +290,14 @@ class Pair:
 
 def _pairs(
     session: Session,
-    event: PitchEvent,
+    participants: tuple[list[int], list[InvestorProfile]],
     catalogue: ListingMatrix,
     settings: ScoringSettings,
     min_score: float,
 ) -> list[Pair]:
     """Every listing-investor pair that passes the investor's hard constraints and scores
     at least ``min_score``, scored as the catalogue-wide ranking would score it."""
-    listing_ids, profiles = _participants(session, event)
+    listing_ids, profiles = participants
     listings = session.exec(
         select(Listing).where(
             col(Listing.id).in_(listing_ids), Listing.status == ListingStatus.published
@@ -339,10 +339,10 @@ def shortlist(
 ) -> list[ListingShortlist]:
     """For each pitching listing, the attending investors worth meeting, best fit first."""
     _ensure_owner(event, principal)
-    listing_ids, _ = _participants(session, event)
-    by_listing: dict[int, list[ShortlistEntry]] = {listing_id: [] for listing_id in listing_ids}
+    participants = _participants(session, event)
+    by_listing: dict[int, list[ShortlistEntry]] = {listing_id: [] for listing_id in participants[0]}
     slugs: dict[int, str] = {}
-    for pair in _best_first(_pairs(session, event, catalogue, settings, min_score)):
+    for pair in _best_first(_pairs(session, participants, catalogue, settings, min_score)):
         by_listing[pair.listing_id].append(pair.entry)
         slugs[pair.listing_id] = pair.listing_slug
     return [
@@ -397,7 +397,7 @@ def build_schedule(
     _ensure_owner(event, principal)
     _clear_schedule(session, event)
     session.flush()
-    pairs = _pairs(session, event, catalogue, settings, min_score)
+    pairs = _pairs(session, _participants(session, event), catalogue, settings, min_score)
     session.add_all(
         Meeting(
             event_id=event.id or 0,
