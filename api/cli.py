@@ -8,14 +8,13 @@ import typer
 from rich.console import Console
 from sqlmodel import Session
 
-from api.auth import issue_key
+from api.migrate import upgrade
 from catalog.models import City, Organisation
-from catalog.search import search_index_for
+from catalog.organisations import issue_key
 from catalog.search.documents import count_published
 from catalog.search.sync import rebuild
-from core.db import engine_for
+from core.db import make_engine
 from core.errors import AppError
-from core.migrate import upgrade
 from core.principal import OrganisationKind, Role
 from core.settings import get_settings
 from seed.loader import load_seed
@@ -31,7 +30,7 @@ console = Console()
 
 
 def _session() -> Session:
-    return Session(engine_for(get_settings().database_url), expire_on_commit=False)
+    return Session(make_engine(get_settings().database_url), expire_on_commit=False)
 
 
 @db_app.command("upgrade")
@@ -58,6 +57,8 @@ def seed() -> None:
 def reindex() -> None:
     """Rebuild the search index from the database; the app keeps serving the old one."""
     from rich.progress import Progress
+
+    from api.main import search_index_for  # the app's composition root: only when needed
 
     settings = get_settings()
     index = search_index_for(settings)

@@ -1,45 +1,92 @@
-"""Dependency aliases every router uses: session, settings, principal, preconditions."""
+"""Dependency aliases every router uses: the shared services, the request's unit of work,
+the principal, and the version a write was made against.
+
+Shared objects (settings, database, search index, matrix store) are built once by the
+composition root (``api.main.create_app``) and read here from ``app.state``.
+"""
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import resolve_key
-from catalog.search import search_index_for
+from catalog.access import ensure_publisher
+from catalog.organisations import resolve_key
 from catalog.search.base import SearchIndex
-from catalog.search.sync import catch_up_quietly
-from catalog.service import LISTINGS_CHANGED
-from core.db import after_commit, engine_for, finish, for_writing, open_session, reads_in_place
-from core.errors import Forbidden, InvalidInput, Unauthorized
-from core.principal import Principal, Role
-from core.settings import Settings, get_settings
+from core.db import Database, finish, reads_in_place
+from core.errors import InvalidInput, PreconditionRequired, Unauthorized
+from core.principal import Principal
+from core.settings import ScoringSettings, Settings
+from matching.matrix import MatrixStore
 
 P = ParamSpec("P")
 T = TypeVar("T")
+E = TypeVar("E", bound=Callable[..., object])
 
 
-async def current_settings() -> Settings:
-    # Cheap dependencies are ``async def`` so that FastAPI resolves them on the event loop
-    # instead of handing each to a worker thread.
-    return get_settings()
+class Services:
+    """What every request shares, built once per process by the composition root. The
+    search index opens on first use, so that building the app (to export its OpenAPI
+    spec, say) touches no index on disk."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        search: SearchIndex | Callable[[], SearchIndex],
+        matrices: MatrixStore,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.matrices = matrices
+        self._search = search
+        self._lock = threading.Lock()
+
+    @property
+    def search(self) -> SearchIndex:
+        if not isinstance(self._search, SearchIndex):
+            with self._lock:
+                if not isinstance(self._search, SearchIndex):
+                    self._search = self._search()
+        return self._search
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+# Cheap dependencies are ``async def`` so that FastAPI resolves them on the event loop
+# instead of handing each to a worker thread.
+async def current_settings(request: Request) -> Settings:
+    return services_of(request).settings
+
+
+async def get_search_index(request: Request) -> SearchIndex:
+    return services_of(request).search
+
+
+async def get_matrix_store(request: Request) -> MatrixStore:
+    return services_of(request).matrices
 
 
 SettingsDep = Annotated[Settings, Depends(current_settings)]
+SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
+StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
 
 
-async def get_engine(settings: SettingsDep) -> Engine:
-    return engine_for(settings.database_url)
+async def get_scoring_settings(settings: SettingsDep) -> ScoringSettings:
+    return settings.match
 
 
-_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+ScoringDep = Annotated[ScoringSettings, Depends(get_scoring_settings)]
 
 
 async def run_db(session: Session, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -61,13 +108,27 @@ async def run_search(
     return await run_in_threadpool(work, *args, **kwargs)
 
 
-async def get_session(
-    request: Request, engine: Annotated[Engine, Depends(get_engine)]
-) -> AsyncIterator[Session]:
-    """The request's one unit of work: committed if the route succeeds, else rolled back."""
-    if request.method not in _SAFE_METHODS:
-        engine = for_writing(engine)
-    session = open_session(engine)
+# --- the unit of work ---------------------------------------------------------------------
+
+_WRITES = "__citydeal_writes__"
+
+
+def writes(endpoint: E) -> E:
+    """Declare that a route writes: its unit of work opens to write (on SQLite, taking the
+    write lock at BEGIN). Every other route's unit of work is read-only and refuses
+    writes, so a route that forgets this fails in the suite rather than in production."""
+    setattr(endpoint, _WRITES, True)
+    return endpoint
+
+
+def declares_writes(request: Request) -> bool:
+    return bool(getattr(request.scope.get("endpoint"), _WRITES, False))
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's one unit of work: committed if the route succeeds, else rolled back.
+    After a write commits, the hooks the composition root registered run (search sync)."""
+    session = services_of(request).database.open(write=declares_writes(request))
     try:
         yield session
     except BaseException:
@@ -79,6 +140,9 @@ async def get_session(
 # scope="function": commit before the response is sent, so a failed commit is an error
 # response rather than a success the database never saw.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+# --- who is asking ------------------------------------------------------------------------
 
 _bearer = HTTPBearer(auto_error=False, description="An API key issued by `citydeal keys create`.")
 
@@ -107,50 +171,41 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 async def get_publisher(principal: PrincipalDep) -> Principal:
-    if principal.role not in (Role.publisher, Role.admin):
-        raise Forbidden("this needs a publisher key", field="authorization")
+    ensure_publisher(principal)
     return principal
 
 
 PublisherDep = Annotated[Principal, Depends(get_publisher)]
 
+
+# --- one rule for every edit: If-Match ----------------------------------------------------
+
 _ETAG = re.compile(r'^\s*(?:W/)?"v?(\d{1,9})"\s*$')
 
 
-async def if_match_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
-        Header(description='The ETag of the version you edited, e.g. `"v3"`.', max_length=40),
+        Header(
+            description='Required: the ETag of the version you edited, e.g. `"v3"` '
+            "(428 without it, 412 if it is stale).",
+            max_length=40,
+        ),
     ] = None,
-) -> int | None:
+) -> int:
+    """The version a write was made against; every write to a versioned resource needs it."""
     if if_match is None:
-        return None
+        raise PreconditionRequired(
+            'send If-Match with the ETag you edited (e.g. "v3")', field="If-Match"
+        )
     match = _ETAG.match(if_match)
     if match is None:
         raise InvalidInput('If-Match must be an ETag such as "v3"', field="If-Match")
     return int(match.group(1))
 
 
-IfMatchDep = Annotated[int | None, Depends(if_match_version)]
+IfMatchDep = Annotated[int, Depends(expected_version)]
 
 
 def etag(version: int) -> str:
     return f'"v{version}"'
-
-
-async def get_search_index(settings: SettingsDep) -> SearchIndex:
-    return search_index_for(settings)
-
-
-SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
-
-
-async def sync_search_after_commit(session: SessionDep, index: SearchDep) -> None:
-    """Once a request that changed listings commits, bring the search index up to date,
-    so a publisher finds what it just published. Failures are left to the next catch-up."""
-
-    def hook(committed: Session) -> None:
-        if committed.info.pop(LISTINGS_CHANGED, False):
-            catch_up_quietly(committed, index)
-
-    after_commit(session, hook)

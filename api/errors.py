@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,10 +46,12 @@ def _is_page(request: Request) -> bool:
     return not (path.startswith("/v1") or path in ("/docs", "/openapi.json", "/redoc"))
 
 
-def _page(request: Request, status_code: int, message: str) -> Response:
-    from api.portal import render_error  # the portal imports services that import this
+PageRenderer = Callable[[Request, int, str], Response]
 
-    return render_error(request, status_code, message)
+
+def _page(request: Request, status_code: int, message: str) -> Response:
+    render: PageRenderer = request.app.state.render_error_page
+    return render(request, status_code, message)
 
 
 def _app_error(request: Request, exc: Exception) -> Response:
@@ -107,7 +110,9 @@ def _unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "something went wrong on our side")
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, *, render_page: PageRenderer) -> None:
+    """JSON errors for the API; ``render_page`` draws them for portal pages."""
+    app.state.render_error_page = render_page
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,20 +1,14 @@
-"""Thai and English for the portal: language choice, the message catalogue, and how
-amounts and dates are written in each language."""
+"""Thai and English for the portal: language choice and the message catalogue (amounts
+and dates are written by ``core.formatting``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import StrEnum
-
-from babel.dates import get_month_names
 from fastapi import Request
 
 from catalog.taxonomy import Label
+from core.formatting import Lang, long_date, thb, thb_range
 
-
-class Lang(StrEnum):
-    th = "th"
-    en = "en"
+__all__ = ["Lang", "choose_language", "long_date", "pick", "text_in", "thb", "thb_range"]
 
 
 DEFAULT_LANG = Lang.th
@@ -40,43 +34,6 @@ def text_in(th: str, en: str, lang: Lang) -> str:
     """The listing's text in ``lang``, falling back to the other language when empty."""
     first, second = (th, en) if lang is Lang.th else (en, th)
     return first or second
-
-
-def _decimal(value: float) -> str:
-    """``1,250.5``: grouping and at most two decimals, as both Thai and English write it."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def thb(amount: float, lang: Lang) -> str:
-    """``12 ล้านบาท`` in Thai (Thai counts in millions), ``THB 12M`` in English."""
-    if lang is Lang.th:
-        if amount >= 1_000_000:
-            return f"{_decimal(amount / 1_000_000)} ล้านบาท"
-        return f"{_decimal(amount)} บาท"
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if amount >= size:
-            return f"THB {_decimal(amount / size)}{suffix}"
-    return f"THB {_decimal(amount)}"
-
-
-def thb_range(low: float, high: float, lang: Lang) -> str:
-    if low == high:
-        return thb(low, lang)
-    if lang is Lang.th and low >= 1_000_000:
-        return f"{thb(low, lang).removesuffix(' ล้านบาท')}–{thb(high, lang)}"
-    if lang is Lang.en:
-        return f"{thb(low, lang)}–{thb(high, lang).removeprefix('THB ')}"
-    return f"{thb(low, lang)} – {thb(high, lang)}"
-
-
-def long_date(value: date | datetime | None, lang: Lang) -> str:
-    """``3 พฤษภาคม พ.ศ. 2569`` (Buddhist era, as a Thai reader expects), ``3 May 2026``."""
-    if value is None:
-        return ""
-    if lang is Lang.th:
-        month = get_month_names("wide", locale="th_TH")[value.month]
-        return f"{value.day} {month} พ.ศ. {value.year + 543}"
-    return f"{value.day} {get_month_names('wide', locale='en')[value.month]} {value.year}"
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -208,6 +165,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "min_score": ("คะแนนขั้นต่ำสำหรับนัดพบ", "Lowest score worth a meeting"),
     "plan_meetings": ("จัดตารางนัดพบใหม่", "Plan the meetings"),
     "notice_scheduled": ("จัดตารางนัดพบแล้ว", "The meetings are planned"),
+    "conflict_title": (
+        "มีผู้อื่นแก้ไขโครงการนี้ระหว่างที่คุณแก้ไข",
+        "Someone else changed this listing while you were editing",
+    ),
+    "conflict_help": (
+        "ยังไม่ได้บันทึกการแก้ไขของคุณ ตรวจสอบช่องที่ถูกเปลี่ยน เลือกว่าจะใช้ค่าใดในแต่ละช่อง แล้วกดบันทึกอีกครั้ง",
+        "Your changes are not saved yet. Check each field changed meanwhile, choose which "
+        "value to keep, then save again.",
+    ),
+    "conflict_none": (
+        "ช่องในแบบฟอร์มนี้ไม่มีการเปลี่ยนแปลงที่ขัดกัน กดบันทึกอีกครั้งเพื่อยืนยัน",
+        "None of the fields on this form conflict; save again to confirm.",
+    ),
+    "field": ("ช่อง", "Field"),
+    "value_before": ("ค่าเดิม", "Before"),
+    "value_theirs": ("ค่าที่ผู้อื่นบันทึก", "Saved by someone else"),
+    "value_mine": ("ค่าที่คุณพิมพ์", "What you typed"),
+    "take_theirs": ("ใช้ค่าที่ผู้อื่นบันทึก", "Take theirs"),
+    "keep_mine": ("ใช้ค่าของฉัน", "Keep mine"),
+    "choose_one": ("โปรดเลือกค่าที่จะใช้", "Choose which value to keep"),
 }
 
 

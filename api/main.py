@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, error handlers and middleware joined together."""
+"""The composition root: settings, database, search index and matching matrix built once
+per process, and the FastAPI application joining routers, error handlers and middleware."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
@@ -13,16 +15,24 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
 
+from api.deps import Services
 from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, ServerTiming
+from api.portal import render_error
 from api.portal import router as portal_router
-from catalog.routes import router as catalog_router
-from catalog.search import search_index_for
+from api.routes.catalog import router as catalog_router
+from api.routes.events import router as events_router
+from api.routes.matching import router as matching_router
+from catalog.search.base import SearchIndex
+from catalog.search.meili_engine import MeiliIndex
 from catalog.search.sync import catch_up_quietly
-from core.db import engine_for
+from catalog.search.tantivy_engine import TantivyIndex
+from catalog.service import LISTINGS_CHANGED
+from core.db import Database, make_engine
 from core.settings import Settings, get_settings
-from matching.pitchday.routes import router as pitchday_router
-from matching.routes import router as matching_router
+from matching.matrix import MatrixStore
+
+log = logging.getLogger(__name__)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -30,43 +40,81 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-log = logging.getLogger(__name__)
+def search_index_for(settings: Settings) -> SearchIndex:
+    """The engine the settings choose: Meilisearch when a URL is set, else tantivy."""
+    if settings.meili_url:
+        return MeiliIndex(settings.meili_url, settings.meili_key)
+    return TantivyIndex(Path(settings.var_dir) / "search")
 
 
-def _catch_up_once(settings: Settings) -> None:
-    with Session(engine_for(settings.database_url)) as session:
-        catch_up_quietly(session, search_index_for(settings))
+def keep_search_in_step(services: Services) -> None:
+    """After every unit of work that changed listings commits, bring the replica up to
+    date, so a publisher finds what it just published. Failures are left to the
+    follower's next catch-up; the write has already succeeded."""
+
+    def catch_up_after(committed: Session) -> None:
+        if committed.info.pop(LISTINGS_CHANGED, False):
+            with services.database.reading() as session:
+                catch_up_quietly(session, services.search)
+
+    services.database.on_commit(catch_up_after)
 
 
-async def _follow_change_log(settings: Settings) -> None:
+def build_services(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    search: SearchIndex | None = None,
+    matrices: MatrixStore | None = None,
+) -> Services:
+    """Every shared object of a process, each replaceable (tests bind the database to
+    their own transaction and give each test a fresh index)."""
+    services = Services(
+        settings,
+        database or Database(make_engine(settings.database_url)),
+        search or (lambda: search_index_for(settings)),
+        matrices or MatrixStore(),
+    )
+    keep_search_in_step(services)
+    return services
+
+
+async def _follow_change_log(services: Services) -> None:
     """Keep this process's search replica current, whoever wrote to the database."""
+
+    def catch_up_once() -> None:
+        with services.database.reading() as session:
+            catch_up_quietly(session, services.search)
+
     while True:
         try:
-            await anyio.to_thread.run_sync(_catch_up_once, settings)
+            await anyio.to_thread.run_sync(catch_up_once)
         except Exception:
             log.exception("search follower failed; retrying")
-        await asyncio.sleep(settings.search_sync_seconds)
+        await asyncio.sleep(services.settings.search_sync_seconds)
 
 
-def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        follower = asyncio.create_task(_follow_change_log(settings))
+        follower = asyncio.create_task(_follow_change_log(services))
         yield
         follower.cancel()
 
     return lifespan
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else get_settings())
+    services = services or build_services(settings)
     app = FastAPI(
-        lifespan=_lifespan(settings),
+        lifespan=_lifespan(services),
         title="citydeal",
         version="0.1.0",
         summary="Investment opportunities published by Thailand's smart cities.",
         generate_unique_id_function=_operation_id,
     )
+    app.state.services = services
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret,
@@ -75,14 +123,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.environment == "production",
     )
-    install_error_handlers(app)
+    install_error_handlers(app, render_page=render_error)
     app.include_router(catalog_router)
     app.include_router(matching_router)
-    app.include_router(pitchday_router)
+    app.include_router(events_router)
     app.include_router(portal_router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)  # outermost: it times everything inside
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn api.main:app`` builds the app on first use, not on every import (tests
+    # and the CLI import this module without wanting a database connection or an index).
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

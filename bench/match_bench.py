@@ -14,6 +14,7 @@ from scipy import sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from catalog.taxonomy import InvestmentModel, Region, Sector, Stage  # noqa: E402
+from core.settings import ScoringSettings
 from matching.scoring import (  # noqa: E402
     MODEL_BIT,
     REGIONS,
@@ -22,7 +23,6 @@ from matching.scoring import (  # noqa: E402
     ListingMatrix,
     ListingRow,
     Preferences,
-    ScoringSettings,
     score_listings,
     top_k,
 )

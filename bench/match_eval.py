@@ -21,13 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlmodel import Session, select  # noqa: E402
 
+from api.migrate import upgrade  # noqa: E402
 from catalog.models import Listing  # noqa: E402
 from catalog.taxonomy import ListingStatus, Sector, sector_family  # noqa: E402
 from core.db import make_engine  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
+from core.settings import ScoringSettings
+from matching.matrix import listing_rows  # noqa: E402
 from matching.models import InvestorProfile  # noqa: E402
-from matching.scoring import ListingMatrix, ScoringSettings, score_listings  # noqa: E402
-from matching.service import listing_rows, preferences  # noqa: E402
+from matching.ranking import preferences  # noqa: E402
+from matching.scoring import ListingMatrix, score_listings  # noqa: E402
 from seed.loader import load_seed  # noqa: E402
 
 LABELS = Path(__file__).with_name("match_labels.json")

@@ -34,6 +34,8 @@ import httpx  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 from sqlmodel import Session, col  # noqa: E402
 
+from api.main import search_index_for  # noqa: E402
+from api.migrate import upgrade  # noqa: E402
 from bench.synthetic import (  # noqa: E402
     RawListing,
     benchmark_queries,
@@ -41,10 +43,8 @@ from bench.synthetic import (  # noqa: E402
     to_document,
 )
 from catalog.models import Checkpoint, City, Listing, ListingModel, Organisation  # noqa: E402
-from catalog.search import search_index_for  # noqa: E402
 from catalog.search.base import SearchQuery  # noqa: E402
 from core.db import make_engine  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
 from core.settings import get_settings  # noqa: E402
 from seed.loader import load_seed  # noqa: E402
 
@@ -182,7 +182,7 @@ async def time_pages(slugs: list[str], queries: list[SearchQuery]) -> None:
     from api.main import create_app
 
     app = create_app()
-    index = search_index_for(get_settings())
+    index = app.state.services.search
     transport = httpx.ASGITransport(app=app)
     pages = [page_params(query) for query in queries]
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

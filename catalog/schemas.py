@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from catalog.search.base import SearchSort
@@ -29,6 +30,7 @@ from catalog.taxonomy import (
     Sector,
     Stage,
 )
+from core.schemas import StrictModel, partial_model
 from core.text import (
     Description,
     Line,
@@ -45,12 +47,6 @@ MAX_QUERY_CHARS = 1_000
 # Ten trillion baht: far above any municipal project, far below a BIGINT overflow.
 MAX_THB = 10_000_000_000_000
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
-
-
-class StrictModel(BaseModel):
-    """Input models refuse unknown fields, so a typo is an error instead of a silent no-op."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- nested parts of a listing ---------------------------------------------------------
@@ -171,6 +167,11 @@ def _unique_models(models: list[InvestmentModel]) -> list[InvestmentModel]:
     return list(dict.fromkeys(models))
 
 
+InvestmentModels = Annotated[
+    list[InvestmentModel], Field(min_length=1, max_length=8), AfterValidator(_unique_models)
+]
+
+
 class ListingCreate(StrictModel):
     slug: Slug | None = Field(
         default=None, description="Stable public identifier; derived from the title if absent."
@@ -188,7 +189,7 @@ class ListingCreate(StrictModel):
     description_en: OptionalDescription = ""
     capital_min_thb: Thb
     capital_max_thb: Thb
-    investment_models: Annotated[list[InvestmentModel], Field(min_length=1, max_length=8)]
+    investment_models: InvestmentModels
     expected_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
     payback_years: Annotated[float, Field(gt=0, le=100)] | None = None
     incentives: Annotated[list[Incentive], Field(max_length=20)] = []
@@ -196,65 +197,16 @@ class ListingCreate(StrictModel):
     contacts: Annotated[list[Contact], Field(max_length=10)] = []
     how_to_invest: Annotated[list[HowToInvestStepIn], Field(max_length=30)] = []
 
-    _dedupe_models = field_validator("investment_models")(_unique_models)
 
-
-class ListingUpdate(StrictModel):
-    """Every field optional; only the fields sent are changed."""
-
-    kind: ListingKind | None = None
-    sector: Sector | None = None
-    city: Slug | None = None
-    smart_block: Slug | None = None
-    stage: Stage | None = None
-    title_th: Title | None = None
-    title_en: OptionalTitle | None = None
-    summary_th: Summary | None = None
-    summary_en: OptionalSummary | None = None
-    description_th: Description | None = None
-    description_en: OptionalDescription | None = None
-    capital_min_thb: Thb | None = None
-    capital_max_thb: Thb | None = None
-    investment_models: (
-        Annotated[list[InvestmentModel], Field(min_length=1, max_length=8)] | None
-    ) = None
-    expected_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
-    payback_years: Annotated[float, Field(gt=0, le=100)] | None = None
-    incentives: Annotated[list[Incentive], Field(max_length=20)] | None = None
-    documents: Annotated[list[Document], Field(max_length=20)] | None = None
-    contacts: Annotated[list[Contact], Field(max_length=10)] | None = None
-    how_to_invest: Annotated[list[HowToInvestStepIn], Field(max_length=30)] | None = None
-
-    @field_validator(
-        "kind",
-        "sector",
-        "city",
-        "stage",
-        "title_th",
-        "title_en",
-        "summary_th",
-        "summary_en",
-        "description_th",
-        "description_en",
-        "capital_min_thb",
-        "capital_max_thb",
-        "investment_models",
-        "incentives",
-        "documents",
-        "contacts",
-        "how_to_invest",
+if TYPE_CHECKING:
+    ListingUpdate = StrictModel
+else:
+    ListingUpdate = partial_model(
+        "ListingUpdate",
+        ListingCreate,
+        exclude=frozenset({"slug"}),
+        doc="Every field optional; only the fields sent are changed.",
     )
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Omitting a field leaves it alone; null would erase a value the listing needs.
-        if value is None:
-            raise ValueError("may be omitted but not set to null")
-        return value
-
-    @field_validator("investment_models")
-    @classmethod
-    def _dedupe_models(cls, models: list[InvestmentModel]) -> list[InvestmentModel]:
-        return _unique_models(models)
 
 
 class OrganisationRef(BaseModel):
@@ -276,6 +228,9 @@ class SmartBlockRef(BaseModel):
     slug: str
     name_th: str
     name_en: str
+
+
+ENGLISH_FIELDS = ("title_en", "summary_en", "description_en")
 
 
 class ListingPublic(BaseModel):
@@ -312,6 +267,13 @@ class ListingPublic(BaseModel):
     updated_at: datetime
     published_at: datetime | None
     archived_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _find_missing_english(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "missing_english" not in data:
+            data["missing_english"] = [name for name in ENGLISH_FIELDS if not data.get(name)]
+        return data
 
 
 class ListingsPublic(BaseModel):

@@ -10,10 +10,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, event, or_, select
+from sqlalchemy import Connection, DateTime, Engine, event, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
+
+from core.errors import PreconditionFailed
 
 WRITE_INTENT = "citydeal_write_intent"
 
@@ -86,6 +88,29 @@ def engine_for(url: str) -> Engine:
 
 
 AFTER_COMMIT = "citydeal_after_commit"
+READ_ONLY = "citydeal_read_only"
+
+
+class ReadOnlyUnitOfWork(RuntimeError):
+    """A unit of work opened to read tried to write: its route must declare write intent
+    (``api.deps.writes``). A programming error, caught by the suite, never bad input."""
+
+
+class UnitOfWork(Session):
+    """A session for one unit of work. Opened to read, it refuses every write, so a route
+    that forgot to declare its write intent fails loudly instead of racing for the lock."""
+
+
+@event.listens_for(UnitOfWork, "before_flush")
+def _refuse_pending_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise ReadOnlyUnitOfWork("this unit of work was opened to read, not to write")
+
+
+@event.listens_for(UnitOfWork, "do_orm_execute")
+def _refuse_statement_writes(state: Any) -> None:
+    if state.session.info.get(READ_ONLY) and not state.is_select:
+        raise ReadOnlyUnitOfWork("this unit of work was opened to read, not to write")
 
 
 def after_commit(session: Session, hook: Callable[[Session], None]) -> None:
@@ -93,9 +118,14 @@ def after_commit(session: Session, hook: Callable[[Session], None]) -> None:
     session.info.setdefault(AFTER_COMMIT, []).append(hook)
 
 
-def open_session(bind: Engine | Connection, **options: Any) -> Session:
-    """A session for one unit of work; opening it does no I/O."""
-    return Session(bind=bind, expire_on_commit=False, **options)
+def open_session(bind: Engine | Connection, *, write: bool = True, **options: Any) -> Session:
+    """A session for one unit of work; opening it does no I/O. ``write=False`` opens it
+    to read only: on SQLite its transaction takes no lock, and any write is refused."""
+    if write and isinstance(bind, Engine):
+        bind = for_writing(bind)
+    session = UnitOfWork(bind=bind, expire_on_commit=False, **options)
+    session.info[READ_ONLY] = not write
+    return session
 
 
 def finish(session: Session, *, failed: bool) -> None:
@@ -117,20 +147,88 @@ def reads_in_place(session: Session) -> bool:
     SQLite is CPU-bound under the GIL and, in WAL mode, never waits for a lock, so a worker
     thread would add only its hand-off. PostgreSQL answers over a network and writers may
     wait for locks; their work belongs in a worker thread."""
-    bind = session.get_bind()
-    return bind.dialect.name == "sqlite" and not bind.get_execution_options().get(WRITE_INTENT)
+    return session.get_bind().dialect.name == "sqlite" and bool(session.info.get(READ_ONLY))
 
 
 @contextmanager
-def unit_of_work(bind: Engine | Connection, **options: Any) -> Iterator[Session]:
+def unit_of_work(
+    bind: Engine | Connection, *, write: bool = True, **options: Any
+) -> Iterator[Session]:
     """A session that commits if the block succeeds and rolls back if it raises."""
-    session = open_session(bind, **options)
+    session = open_session(bind, write=write, **options)
     try:
         yield session
     except BaseException:
         finish(session, failed=True)
         raise
     finish(session, failed=False)
+
+
+class Database:
+    """Where units of work are opened, and what runs after each one that wrote commits
+    (keeping search replicas in step, say): hooks are registered once, by the composition
+    root, so no route can forget them."""
+
+    def __init__(self, bind: Engine | Connection, **session_options: Any) -> None:
+        self.bind = bind
+        self._options = session_options
+        self._after_write: list[Callable[[Session], None]] = []
+
+    def on_commit(self, hook: Callable[[Session], None]) -> None:
+        """Run ``hook(session)`` after every unit of work that was opened to write commits."""
+        self._after_write.append(hook)
+
+    def open(self, *, write: bool) -> Session:
+        session = open_session(self.bind, write=write, **self._options)
+        for hook in self._after_write if write else ():
+            after_commit(session, hook)
+        return session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work (rolled back at the end: it has nothing to commit)."""
+        session = self.open(write=False)
+        try:
+            yield session
+        finally:
+            finish(session, failed=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        session = self.open(write=True)
+        try:
+            yield session
+        except BaseException:
+            finish(session, failed=True)
+            raise
+        finish(session, failed=False)
+
+
+def claim_version(session: Session, row: Any, expected_version: int, *, what: str) -> None:
+    """Move a versioned row (``id``, ``version``, ``updated_at``) to its next version only
+    if nobody else has moved it since; else 412, and nothing changes.
+
+    The conditional UPDATE is the guard: two concurrent editors holding the same version
+    cannot both pass it (on PostgreSQL the second waits for the row lock, then matches
+    no row), so a stale write fails instead of silently overwriting.
+    """
+    if row.version != expected_version:
+        raise PreconditionFailed(
+            f"{what} is at version {row.version}, not {expected_version}",
+            field="If-Match",
+            current_version=row.version,
+        )
+    table = type(row)
+    claimed = session.execute(
+        update(table)
+        .where(table.id == row.id, table.version == expected_version)
+        .values(version=expected_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise PreconditionFailed(f"{what} was changed by someone else meanwhile", field="If-Match")
+    # Keep the in-memory object in step without marking it dirty a second time.
+    session.expire(row, ["version", "updated_at"])
 
 
 def read_rows(session: Session, statement: Any, params: dict[str, Any] | None = None) -> Any:

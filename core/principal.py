@@ -31,3 +31,13 @@ class Principal:
     @property
     def is_admin(self) -> bool:
         return self.role is Role.admin
+
+    def acts_for(self, organisation_id: int | None) -> bool:
+        """Whether this principal may act for the organisation: its own, or any as admin."""
+        return self.is_admin or (
+            organisation_id is not None and self.organisation_id == organisation_id
+        )
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the principal acts in one of ``roles``; an admin acts in every role."""
+        return self.is_admin or self.role in roles

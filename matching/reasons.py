@@ -14,35 +14,22 @@ from catalog.taxonomy import (
     SECTOR_LABELS,
     STAGE_LABELS,
     InvestmentModel,
+    Label,
     Region,
     Sector,
     Stage,
 )
+from core.formatting import Lang, thb_range
 from matching.schemas import Reason
 from matching.scoring import ListingRow, Preferences
 
 
-def thb_en(amount: float) -> str:
-    """``THB 300M``, ``THB 1.2B``: how an investor writes a ticket."""
-    for size, suffix in ((1e9, "B"), (1e6, "M")):
-        if amount >= size:
-            return f"THB {amount / size:,.4g}{suffix}"
-    return f"THB {amount:,.0f}"
-
-
-def thb_th(amount: float) -> str:
-    """``300 ล้านบาท``: Thai counts large sums in millions."""
-    if amount >= 1e6:
-        return f"{amount / 1e6:,.6g} ล้านบาท"
-    return f"{amount:,.0f} บาท"
-
-
 def range_en(low: float, high: float) -> str:
-    return thb_en(low) if low == high else f"{thb_en(low)}-{thb_en(high).removeprefix('THB ')}"
+    return thb_range(low, high, Lang.en)
 
 
 def range_th(low: float, high: float) -> str:
-    return thb_th(low) if low == high else f"{thb_th(low).split()[0]}-{thb_th(high)}"
+    return thb_range(low, high, Lang.th)
 
 
 @cache
@@ -273,3 +260,23 @@ def removal_reason(row: ListingRow, prefs: Preferences, constraint: str) -> Reas
     reason = explainer(row, prefs, 0.0)
     assert reason is not None
     return reason
+
+
+# --- gap report: what single change to a listing would bring in more investors ----------
+
+
+def stage_gap(stage: Stage) -> Label:
+    label = STAGE_LABELS[stage]
+    return Label(f"ไปถึงระยะ{label.th}", f"reach stage {label.en.lower()}")
+
+
+def model_gap(model: InvestmentModel) -> Label:
+    label = MODEL_LABELS[model]
+    return Label(f"เปิดรับรูปแบบ{label.th}", f"also offer {label.en.lower()}")
+
+
+def split_capital_gap(low: int, middle: int, high: int) -> Label:
+    return Label(
+        f"แบ่งเงินลงทุนเป็นสองส่วน {range_th(low, middle)} และ {range_th(middle, high)}",
+        f"split the capital into {range_en(low, middle)} and {range_en(middle, high)} tranches",
+    )

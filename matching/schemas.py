@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
     AfterValidator,
@@ -16,13 +16,20 @@ from pydantic import (
 )
 
 from catalog.geography import known_province
-from catalog.schemas import MAX_THB, ListingPublic, StrictModel
+from catalog.schemas import MAX_THB, ListingPublic
 from catalog.taxonomy import InvestmentModel, ListingKind, Region, Sector, Stage
+from core.schemas import StrictModel, partial_model
 from core.text import Slug, Title, clean_text
 
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
 ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$"), AfterValidator(known_province)]
-Thesis = Annotated[str, Field(max_length=5_000)]
+
+
+def _clean_stripped(text: str) -> str:
+    return clean_text(text.strip())
+
+
+Thesis = Annotated[str, Field(max_length=5_000), AfterValidator(_clean_stripped)]
 
 
 class InvestorType(StrEnum):
@@ -61,11 +68,6 @@ class ProfileFields(StrictModel):
     excluded_sectors: Annotated[list[Sector], Field(max_length=30)] = []
     excluded_models: Annotated[list[InvestmentModel], Field(max_length=8)] = []
 
-    @field_validator("thesis")
-    @classmethod
-    def _clean_thesis(cls, thesis: str) -> str:
-        return clean_text(thesis.strip())
-
     @field_validator("ticket_max_thb")
     @classmethod
     def _ticket_in_order(cls, ticket_max: int, info: ValidationInfo) -> int:
@@ -86,31 +88,15 @@ class InvestorProfileCreate(ProfileFields):
     discoverable: bool = False
 
 
-class InvestorProfileUpdate(StrictModel):
-    """Only the fields sent change. A changed ticket is checked against the stored one."""
-
-    name: Title | None = None
-    investor_type: InvestorType | None = None
-    home_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]] | None = None
-    sectors: list[Sector] | None = None
-    provinces: list[ProvinceCode] | None = None
-    regions: list[Region] | None = None
-    ticket_min_thb: Thb | None = None
-    ticket_max_thb: Thb | None = None
-    models: Annotated[list[InvestmentModel], Field(min_length=1)] | None = None
-    stages: Annotated[list[Stage], Field(min_length=1)] | None = None
-    horizon_years: Annotated[int, Field(ge=1, le=50)] | None = None
-    min_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
-    thesis: Thesis | None = None
-    excluded_sectors: list[Sector] | None = None
-    excluded_models: list[InvestmentModel] | None = None
-    discoverable: bool | None = None
-
-    @field_validator("thesis")
-    @classmethod
-    def _clean_thesis(cls, thesis: str | None) -> str | None:
-        return None if thesis is None else clean_text(thesis.strip())
+if TYPE_CHECKING:
+    InvestorProfileUpdate = StrictModel
+else:
+    InvestorProfileUpdate = partial_model(
+        "InvestorProfileUpdate",
+        InvestorProfileCreate,
+        exclude=frozenset({"slug"}),
+        doc="Only the fields sent change. A changed ticket is checked against the stored one.",
+    )
 
 
 class InvestorProfilePublic(ProfileFields):
@@ -218,15 +204,10 @@ class ListingInvestors(BaseModel):
 
 
 class InterestCreate(StrictModel):
-    message: Annotated[str, Field(max_length=2_000)] = ""
+    message: Annotated[str, Field(max_length=2_000), AfterValidator(_clean_stripped)] = ""
     investor_profile: Slug | None = Field(
         default=None, description="Which of your profiles; needed only if you have several."
     )
-
-    @field_validator("message")
-    @classmethod
-    def _clean_message(cls, message: str) -> str:
-        return clean_text(message.strip())
 
 
 class LeadPublic(BaseModel):

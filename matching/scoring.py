@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from scipy import sparse
 
 from catalog.geography import region_of
 from catalog.search.analysis import terms
 from catalog.taxonomy import SECTOR_PARENT, InvestmentModel, Region, Sector, Stage
+from core.settings import ScoringSettings
 
 FloatArray = npt.NDArray[np.float64]
 Float32Array = npt.NDArray[np.float32]
@@ -36,48 +35,6 @@ REGIONS = list(Region)
 REGION_INDEX = {r: i for i, r in enumerate(REGIONS)}
 PROVINCE_CODES = 100  # official province codes are two digits
 COMPONENTS = ("sector", "geography", "ticket", "model", "stage", "horizon", "irr", "text")
-
-
-class ComponentWeights(BaseModel):
-    """How much each component counts; normalised to sum to 1 when scoring."""
-
-    sector: float = Field(0.30, ge=0, description="Listing sector against the investor's sectors")
-    geography: float = Field(0.15, ge=0, description="Province, region or anywhere")
-    ticket: float = Field(0.15, ge=0, description="Share of the capital range inside the ticket")
-    model: float = Field(0.10, ge=0, description="An accepted investment model is offered")
-    stage: float = Field(0.05, ge=0, description="The stage is one the investor accepts")
-    horizon: float = Field(0.05, ge=0, description="Payback within the investor's horizon")
-    irr: float = Field(0.05, ge=0, description="Expected IRR against the investor's minimum")
-    text: float = Field(0.15, ge=0, description="Thesis words shared with the listing")
-
-
-class ScoringSettings(BaseSettings):
-    """Every constant of the scorer, in one documented place; each can be set from the
-    environment, e.g. ``CITYDEAL_MATCH_TICKET_TOLERANCE=0.1`` or
-    ``CITYDEAL_MATCH_WEIGHTS__TEXT=0.2``."""
-
-    model_config = SettingsConfigDict(env_prefix="CITYDEAL_MATCH_", env_nested_delimiter="__")
-
-    weights: ComponentWeights = ComponentWeights()
-    ticket_tolerance: float = Field(
-        0.25,
-        ge=0,
-        le=1,
-        description="A capital range may miss the ticket by this fraction before it is removed",
-    )
-    sector_parent_fit: float = Field(1.0, description="Listing sector is a child of a chosen one")
-    sector_child_fit: float = Field(0.7, description="Listing sector is the parent of a chosen one")
-    sector_sibling_fit: float = Field(0.4, description="Listing sector shares a parent")
-    sector_open_fit: float = Field(0.6, description="The investor named no sectors")
-    region_of_province_fit: float = Field(
-        0.5, description="Listing in the region of a province the investor named"
-    )
-    unknown_fit: float = Field(0.5, description="Payback or IRR the listing does not state")
-    text_saturation: float = Field(
-        0.25, gt=0, description="Thesis-listing cosine at which the text fit reaches 1"
-    )
-    match_threshold: float = Field(55.0, description="Score from which an investor counts as a fit")
-    gap_margin: float = Field(20.0, description="How far below the threshold gap analysis looks")
 
 
 # --- listings as arrays -------------------------------------------------------------------

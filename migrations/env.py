@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
+from api.tables import metadata
 from core.db import make_engine
 from core.settings import get_settings
-from core.tables import metadata
 
 config = context.config
 

@@ -21,14 +21,14 @@ from catalog.models import City, Listing, Organisation, SmartBlock
 from catalog.schemas import ListingCreate
 from catalog.taxonomy import ListingStatus
 from core.principal import OrganisationKind, Principal, Role
+from core.settings import ScoringSettings
 from matching import service as matching_service
+from matching.matrix import MatrixStore
 from matching.models import InvestorProfile
 from matching.pitchday import service as pitchday_service
 from matching.pitchday.models import PitchEvent
 from matching.pitchday.schemas import EventCreate
 from matching.schemas import InvestorProfileCreate
-from matching.scoring import ScoringSettings
-from matching.service import MatrixStore
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -104,9 +104,17 @@ def _load_listing(session: Session, record: dict[str, Any], report: SeedReport) 
     status = ListingStatus(record["status"])
     if status is not ListingStatus.draft:
         published = datetime.fromisoformat(record["published_at"]).replace(tzinfo=UTC)
-        service.publish_listing(session, listing=listing, principal=publisher, at=published)
+        service.publish_listing(
+            session,
+            listing=listing,
+            principal=publisher,
+            expected_version=listing.version,
+            at=published,
+        )
     if status is ListingStatus.archived:
-        service.archive_listing(session, listing=listing, principal=publisher)
+        service.archive_listing(
+            session, listing=listing, principal=publisher, expected_version=listing.version
+        )
     report.listings += 1
 
 
@@ -164,6 +172,7 @@ def _load_event(session: Session, record: dict[str, Any], report: SeedReport) ->
         session,
         event=event,
         principal=organiser,
+        expected_version=event.version,
         catalogue=MatrixStore().matrix(session),
         settings=ScoringSettings(),
         min_score=record["min_score"],

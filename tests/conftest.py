@@ -17,41 +17,44 @@ from fastapi import FastAPI
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import Session
 
-from api.deps import get_search_index, get_session
-from api.main import create_app
+from api.main import build_services, create_app
+from api.migrate import upgrade
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
-from core.db import make_engine, unit_of_work
-from core.migrate import upgrade
-from matching.routes import get_matrix_store
-from matching.service import MatrixStore
+from core.db import Database, make_engine
+from core.settings import get_settings
+from matching.matrix import MatrixStore
 from tests.factories import World, build_world
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
-def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
+def _fresh_postgres_database(url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``url``; returns its URL."""
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     try:
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            connection.execute(text(f"CREATE DATABASE {name}"))
     finally:
-        engine.dispose()
+        admin.dispose()
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A freshly migrated database for the whole run, one per backend."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> str:
+    """A freshly migrated database for the whole run, one per backend and per xdist
+    worker (the workers run in parallel; each has a database of its own)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
         assert POSTGRES_URL is not None
         # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
-        _reset_postgres(POSTGRES_URL)
-        url = POSTGRES_URL
+        url = _fresh_postgres_database(POSTGRES_URL, f"citydeal_test_{worker_id}")
     upgrade(url)
     return url
 
@@ -115,18 +118,15 @@ def tantivy_index(tmp_path: Path) -> TantivyIndex:
 
 @pytest.fixture
 def app(connection: Connection, tantivy_index: TantivyIndex) -> FastAPI:
-    """The real app on the test's transaction, with a fresh embedded search index."""
-    app = create_app()
-    app.dependency_overrides[get_search_index] = lambda: tantivy_index
-    store = MatrixStore()  # per test: a cache key can repeat across rolled-back tests
-    app.dependency_overrides[get_matrix_store] = lambda: store
-
-    def session_in_test_transaction() -> Iterator[Session]:
-        with unit_of_work(connection, join_transaction_mode="create_savepoint") as session:
-            yield session
-
-    app.dependency_overrides[get_session] = session_in_test_transaction
-    return app
+    """The real app on the test's transaction, with a fresh embedded search index and
+    matrix store (per test: a cache key can repeat across rolled-back tests)."""
+    services = build_services(
+        get_settings(),
+        database=Database(connection, join_transaction_mode="create_savepoint"),
+        search=tantivy_index,
+        matrices=MatrixStore(),
+    )
+    return create_app(services=services)
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
         return
     admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"citydeal_scratch_{os.getpid()}"
+    name = f"citydeal_scratch_{os.getpid()}"  # one per xdist worker process
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         connection.execute(text(f"CREATE DATABASE {name}"))

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import MetaData, select
 from sqlmodel import Session, col
 
-from api.auth import issue_key
+from api.tables import metadata
 from catalog.models import City, Organisation, SmartBlock
+from catalog.organisations import issue_key
 from core.principal import OrganisationKind, Principal, Role
-from core.tables import metadata
 
 
 @dataclass
@@ -178,7 +178,10 @@ async def create_and_publish(client: Any, key: str, **overrides: Any) -> str:
     )
     assert created.status_code == 201, created.text
     slug: str = created.json()["slug"]
-    published = await client.post(f"/v1/listings/{slug}/publish", headers=auth(key))
+    published = await client.post(
+        f"/v1/listings/{slug}/publish",
+        headers=await with_version(client, f"/v1/listings/{slug}", auth(key)),
+    )
     assert published.status_code == 200, published.text
     return slug
 
@@ -223,3 +226,11 @@ MARKET_LISTINGS: list[dict[str, Any]] = [
         "payback_years": None,
     },
 ]
+
+
+async def with_version(client: Any, url: str, headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` plus ``If-Match`` with the current ETag of the resource at ``url``."""
+    current = await client.get(url, headers=headers)
+    assert current.status_code == 200, current.text
+    etag: str = current.headers["ETag"]
+    return headers | {"If-Match": etag}

@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
+from api.tables import metadata
 from catalog.models import Province
-from core.tables import metadata
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:

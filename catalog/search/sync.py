@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog.models import Listing, ListingChange
-from catalog.search.base import ProgressCallback, SearchIndex
+from catalog.search.base import ProgressCallback, SearchIndex, SearchUnavailable
 from catalog.search.documents import build_documents, iter_all_documents
 from core.db import utcnow
 
@@ -64,6 +64,10 @@ def catch_up_quietly(session: Session, index: SearchIndex) -> None:
     never passed to the caller (the database write it follows has already succeeded)."""
     try:
         catch_up(session, index)
+    except SearchUnavailable as exc:
+        # Expected now and then: another process holds the index's writer. One line, no
+        # traceback; the follower catches up on its next turn.
+        log.info("search index %s busy (%s); will retry", index.name, exc)
     except Exception:
         log.warning("search index %s could not catch up; will retry", index.name, exc_info=True)
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from catalog.schemas import CityRef, ListingSummary, StrictModel
+from catalog.schemas import CityRef, ListingSummary
+from core.schemas import StrictModel, partial_model
 from core.text import OptionalTitle, Slug, Title
 from matching.schemas import Reason
 
@@ -57,19 +58,15 @@ class EventCreate(StrictModel):
         return self
 
 
-class EventUpdate(StrictModel):
-    """The fields sent are changed; changing who takes part clears the schedule."""
-
-    name_th: Title | None = None
-    name_en: OptionalTitle | None = None
-    venue_th: Venue | None = None
-    venue_en: Venue | None = None
-    held_on: date | None = None
-    first_slot: SlotTime | None = None
-    slot_minutes: SlotMinutes | None = None
-    slot_count: SlotCount | None = None
-    listings: ListingSlugs | None = None
-    investors: ProfileIds | None = None
+if TYPE_CHECKING:
+    EventUpdate = StrictModel
+else:
+    EventUpdate = partial_model(
+        "EventUpdate",
+        EventCreate,
+        exclude=frozenset({"slug", "city"}),
+        doc="The fields sent are changed; changing who takes part clears the schedule.",
+    )
 
 
 class ScheduleRequest(StrictModel):

@@ -4,20 +4,29 @@ shortlist of good pairs and the one-to-one schedule built from it."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from catalog import service as catalog_service
+from catalog.geography import get_city
 from catalog.models import Listing, Organisation
+from catalog.readmodel import city_refs, published_summaries
 from catalog.taxonomy import ListingStatus
-from core.db import unique_slug, utcnow
-from core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from core.principal import Principal, Role
+from core.db import claim_version, unique_slug, utcnow
+from core.errors import Conflict, InvalidInput, NotFound
+from core.principal import Principal
+from core.settings import ScoringSettings
+from matching.access import (
+    ensure_may_organise,
+    ensure_organiser,
+    may_invite_profile,
+    may_name_at_event,
+)
+from matching.matrix import listing_rows
 from matching.models import InvestorProfile
 from matching.pitchday.models import EventInvestor, EventListing, Meeting, PitchEvent
+from matching.pitchday.scheduler import Pair, best_first, plan_meetings
 from matching.pitchday.schemas import (
     EventCreate,
     EventPublic,
@@ -28,11 +37,10 @@ from matching.pitchday.schemas import (
     fits_in_a_day,
     slot_start,
 )
+from matching.ranking import component_scores, preferences
 from matching.reasons import reasons_for
-from matching.scoring import ListingMatrix, ScoringSettings, score_listings
-from matching.service import component_scores, listing_rows, preferences
+from matching.scoring import ListingMatrix, score_listings
 
-ORGANISERS = (Role.organiser, Role.admin)
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -40,30 +48,11 @@ V = TypeVar("V")
 # --- the event and who takes part -------------------------------------------------------
 
 
-def _ensure_organiser(principal: Principal) -> None:
-    if principal.role not in ORGANISERS:
-        raise Forbidden("this needs an organiser key", field="authorization")
-
-
 def get_event(session: Session, *, slug: str) -> PitchEvent:
     event = session.exec(select(PitchEvent).where(PitchEvent.slug == slug)).first()
     if event is None:
         raise NotFound(f"no event '{slug}'", field="event")
     return event
-
-
-def may_organise(event: PitchEvent, principal: Principal | None) -> bool:
-    """Whether ``principal`` runs this event: its organiser, or an admin."""
-    return principal is not None and (
-        principal.is_admin
-        or (principal.role is Role.organiser and principal.organisation_id == event.organisation_id)
-    )
-
-
-def _ensure_owner(event: PitchEvent, principal: Principal) -> None:
-    _ensure_organiser(principal)
-    if not may_organise(event, principal):
-        raise Forbidden("this event belongs to another organiser", field="event")
 
 
 def _in_order(found: Mapping[K, V], refs: Sequence[K], *, field: str, missing: str) -> list[V]:
@@ -98,9 +87,7 @@ def _attending_profiles(
     found = {
         profile.id: profile
         for profile in session.exec(select(InvestorProfile).where(col(InvestorProfile.id).in_(ids)))
-        if profile.discoverable
-        or principal.is_admin
-        or profile.organisation_id == principal.organisation_id
+        if may_invite_profile(principal, profile)
     }
     return _in_order(found, ids, field="investors", missing="no investor profile {} you may invite")
 
@@ -139,13 +126,13 @@ def _clear_schedule(session: Session, event: PitchEvent) -> None:
 
 def create_event(session: Session, *, data: EventCreate, principal: Principal) -> PitchEvent:
     """An event owned by the organiser's organisation."""
-    _ensure_organiser(principal)
+    ensure_organiser(principal)
     if (
         data.slug
         and session.exec(select(PitchEvent.id).where(PitchEvent.slug == data.slug)).first()
     ):
         raise Conflict(f"slug '{data.slug}' is taken", field="slug")
-    city = catalog_service.get_city(session, slug=data.city)
+    city = get_city(session, slug=data.city)
     event = PitchEvent(
         slug=data.slug
         or unique_slug(session, PitchEvent.slug, data.name_en or "", fallback="pitch-day"),
@@ -161,21 +148,25 @@ def create_event(session: Session, *, data: EventCreate, principal: Principal) -
 
 
 def update_event(
-    session: Session, *, event: PitchEvent, data: EventUpdate, principal: Principal
+    session: Session,
+    *,
+    event: PitchEvent,
+    data: EventUpdate,
+    expected_version: int,
+    principal: Principal,
 ) -> PitchEvent:
-    """Change the fields sent; changing the slots or who takes part drops the schedule."""
-    _ensure_owner(event, principal)
-    changes = data.model_dump(exclude_unset=True, exclude={"listings", "investors"})
+    """Change the fields sent, from the current version only (412 if stale); changing
+    the slots or who takes part drops the schedule."""
+    ensure_may_organise(event, principal)
+    claim_version(session, event, expected_version, what="event")
+    changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
-        if value is None:
-            raise InvalidInput(f"{name} may be omitted but not set to null", field=name)
-        setattr(event, name, value)
+        if name not in ("listings", "investors"):
+            setattr(event, name, value)
     _check_slots(event)
     if {"first_slot", "slot_minutes", "slot_count"} & changes.keys():
         _clear_schedule(session, event)
-    _set_participants(session, event, principal, data.listings, data.investors)
-    event.version += 1
-    event.updated_at = utcnow()
+    _set_participants(session, event, principal, changes.get("listings"), changes.get("investors"))
     session.add(event)
     session.flush()
     return event
@@ -217,24 +208,15 @@ def _participants(session: Session, event: PitchEvent) -> tuple[list[int], list[
     return listing_ids, profiles
 
 
-def _may_name(event: PitchEvent, profile: InvestorProfile, viewer: Principal | None) -> bool:
-    """Discoverable investors are named to all; others to the organiser and themselves."""
-    return profile.discoverable or (
-        viewer is not None
-        and (
-            viewer.is_admin
-            or viewer.organisation_id in (event.organisation_id, profile.organisation_id)
-        )
-    )
-
-
 def event_public(session: Session, event: PitchEvent, viewer: Principal | None) -> EventPublic:
     """The event as anyone may read it; investors who are not discoverable are named only
     to the organiser and to themselves."""
     listing_ids, profiles = _participants(session, event)
-    listings = catalog_service.published_summaries(session, listing_ids)
+    listings = published_summaries(session, listing_ids)
     slugs = {listing.id: listing.slug for listing in listings}
-    shown = {profile.id: profile for profile in profiles if _may_name(event, profile, viewer)}
+    shown = {
+        profile.id: profile for profile in profiles if may_name_at_event(event, profile, viewer)
+    }
     meetings = [
         MeetingPublic(
             slot=meeting.slot,
@@ -259,7 +241,7 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
     return EventPublic(
         slug=event.slug,
         organisation=organisation.slug if organisation else "",
-        city=catalog_service.city_refs(session, [event.city_id])[event.city_id],
+        city=city_refs(session, [event.city_id])[event.city_id],
         name_th=event.name_th,
         name_en=event.name_en,
         venue_th=event.venue_th,
@@ -277,15 +259,6 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
 
 
 # --- shortlist and schedule ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pair:
-    listing_id: int
-    listing_slug: str
-    profile: InvestorProfile
-    score: float
-    entry: ShortlistEntry
 
 
 def _pairs(
@@ -324,10 +297,6 @@ def _pairs(
     return pairs
 
 
-def _best_first(pairs: Sequence[Pair]) -> list[Pair]:
-    return sorted(pairs, key=lambda p: (-p.score, p.listing_id, p.profile.id or 0))
-
-
 def shortlist(
     session: Session,
     *,
@@ -338,11 +307,11 @@ def shortlist(
     min_score: float,
 ) -> list[ListingShortlist]:
     """For each pitching listing, the attending investors worth meeting, best fit first."""
-    _ensure_owner(event, principal)
+    ensure_may_organise(event, principal)
     participants = _participants(session, event)
     by_listing: dict[int, list[ShortlistEntry]] = {listing_id: [] for listing_id in participants[0]}
     slugs: dict[int, str] = {}
-    for pair in _best_first(_pairs(session, participants, catalogue, settings, min_score)):
+    for pair in best_first(_pairs(session, participants, catalogue, settings, min_score)):
         by_listing[pair.listing_id].append(pair.entry)
         slugs[pair.listing_id] = pair.listing_slug
     return [
@@ -352,49 +321,19 @@ def shortlist(
     ]
 
 
-def plan_meetings(pairs: Sequence[Pair], slot_count: int) -> list[tuple[int, Pair]]:
-    """One-to-one meetings in ``slot_count`` slots: nobody twice in a slot.
-
-    Round by round, each listing (the one with the best pair first) gets its best
-    remaining investor, at the earliest slot both have free; so every listing meets its
-    best fit before any listing meets its second. A pair with no free slot in common is
-    dropped: slots only fill up, so it would never fit later.
-    """
-    queues: dict[int, list[Pair]] = {}
-    for pair in _best_first(pairs):
-        queues.setdefault(pair.listing_id, []).append(pair)
-    listing_busy: dict[int, set[int]] = {listing_id: set() for listing_id in queues}
-    investor_busy: dict[int, set[int]] = {}
-    planned: list[tuple[int, Pair]] = []
-    placed = True
-    while placed:
-        placed = False
-        for listing_id, queue in queues.items():
-            while queue:
-                pair = queue.pop(0)
-                taken = listing_busy[listing_id] | investor_busy.get(pair.profile.id or 0, set())
-                free = next((slot for slot in range(slot_count) if slot not in taken), None)
-                if free is None:
-                    continue
-                listing_busy[listing_id].add(free)
-                investor_busy.setdefault(pair.profile.id or 0, set()).add(free)
-                planned.append((free, pair))
-                placed = True
-                break
-    return sorted(planned, key=lambda item: (item[0], item[1].listing_id))
-
-
 def build_schedule(
     session: Session,
     *,
     event: PitchEvent,
     principal: Principal,
+    expected_version: int,
     catalogue: ListingMatrix,
     settings: ScoringSettings,
     min_score: float,
 ) -> PitchEvent:
     """Replace the event's meetings with a schedule planned from the shortlist."""
-    _ensure_owner(event, principal)
+    ensure_may_organise(event, principal)
+    claim_version(session, event, expected_version, what="event")
     _clear_schedule(session, event)
     session.flush()
     pairs = _pairs(session, _participants(session, event), catalogue, settings, min_score)
@@ -409,7 +348,6 @@ def build_schedule(
         for slot, pair in plan_meetings(pairs, event.slot_count)
     )
     event.scheduled_at = utcnow()
-    event.version += 1
     session.add(event)
     session.flush()
     return event

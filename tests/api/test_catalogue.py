@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import World, auth, listing_payload
+from tests.factories import World, auth, listing_payload, with_version
 
 LISTINGS: list[dict[str, Any]] = [
     {
@@ -49,7 +49,10 @@ async def catalogue(client: httpx.AsyncClient, world: World) -> None:
     for listing in LISTINGS:
         created = await client.post("/v1/listings", json=listing_payload(**listing), headers=key)
         assert created.status_code == 201, created.text
-        published = await client.post(f"/v1/listings/{listing['slug']}/publish", headers=key)
+        published = await client.post(
+            f"/v1/listings/{listing['slug']}/publish",
+            headers=await with_version(client, f"/v1/listings/{listing['slug']}", key),
+        )
         assert published.status_code == 200, published.text
     rayong = {
         "slug": "rayong-health-hub",
@@ -68,7 +71,10 @@ async def catalogue(client: httpx.AsyncClient, world: World) -> None:
         await client.post("/v1/listings", json=listing_payload(**rayong), headers=key)
     ).status_code == 201
     assert (
-        await client.post("/v1/listings/rayong-health-hub/publish", headers=key)
+        await client.post(
+            "/v1/listings/rayong-health-hub/publish",
+            headers=await with_version(client, "/v1/listings/rayong-health-hub", key),
+        )
     ).status_code == 200
     draft = listing_payload(slug="rayong-draft", city="rayong", smart_block=None)
     assert (await client.post("/v1/listings", json=draft, headers=key)).status_code == 201

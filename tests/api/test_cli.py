@@ -11,10 +11,12 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from api.deps import get_engine
-from api.main import create_app
-from api.models import ApiKey
-from core.db import make_engine
+from api.main import build_services, create_app
+from catalog.models import ApiKey
+from core.db import Database, make_engine
+from core.settings import Settings
+
+pytestmark = [pytest.mark.slow]
 
 
 def _citydeal(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,8 +65,8 @@ async def test_key_from_the_command_line_works_over_http(cli_database: str, tmp_
     assert len(digests) == 1
     assert key not in digests[0]  # only a digest is stored
 
-    app = create_app()
-    app.dependency_overrides[get_engine] = lambda: engine
+    settings = Settings(database_url=url, var_dir=tmp_path / "var")
+    app = create_app(services=build_services(settings, database=Database(engine)))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as client:

@@ -10,14 +10,16 @@ from sqlalchemy import create_engine
 from api.deps import run_db, run_search
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
-from core.db import for_writing, open_session
+from core.db import open_session
 
 
 async def test_reads_run_in_place_only_when_nothing_waits_on_a_network(tmp_path: Path) -> None:
     sqlite = create_engine(f"sqlite:///{tmp_path / 'reads.db'}")
-    reading = open_session(sqlite)
-    writing = open_session(for_writing(sqlite))
-    postgresql = open_session(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    reading = open_session(sqlite, write=False)
+    writing = open_session(sqlite, write=True)
+    postgresql = open_session(
+        create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"), write=False
+    )
     tantivy = TantivyIndex(tmp_path / "search")
     meilisearch = MeiliIndex("http://127.0.0.1:1", None)  # never contacted
     here = threading.get_ident()

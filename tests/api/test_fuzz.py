@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.live import citydeal, environment, serve
+
+pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
 
 def test_generated_requests_never_get_a_server_error(tmp_path: Path) -> None:

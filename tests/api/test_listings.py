@@ -9,7 +9,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from catalog.models import ListingChange
-from tests.factories import World, auth, listing_payload
+from tests.factories import World, auth, listing_payload, with_version
 
 
 async def _create(client: httpx.AsyncClient, key: str, **overrides: object) -> httpx.Response:
@@ -21,7 +21,10 @@ async def _create(client: httpx.AsyncClient, key: str, **overrides: object) -> h
 
 
 async def _publish(client: httpx.AsyncClient, key: str, slug: str) -> httpx.Response:
-    response = await client.post(f"/v1/listings/{slug}/publish", headers=auth(key))
+    response = await client.post(
+        f"/v1/listings/{slug}/publish",
+        headers=await with_version(client, f"/v1/listings/{slug}", auth(key)),
+    )
     assert response.status_code == 200, response.text
     return response
 
@@ -84,7 +87,10 @@ async def test_archived_listing_leaves_the_catalogue(
     await _create(client, world.nakhon_sawan_key)
     await _publish(client, world.nakhon_sawan_key, "fish-ball-factory")
     archived = await client.post(
-        "/v1/listings/fish-ball-factory/archive", headers=auth(world.nakhon_sawan_key)
+        "/v1/listings/fish-ball-factory/archive",
+        headers=await with_version(
+            client, "/v1/listings/fish-ball-factory", auth(world.nakhon_sawan_key)
+        ),
     )
     assert archived.status_code == 200
     assert archived.json()["status"] == "archived"
@@ -92,7 +98,10 @@ async def test_archived_listing_leaves_the_catalogue(
     assert (await client.get("/v1/listings/fish-ball-factory")).status_code == 404
     assert (await client.get("/v1/listings")).json()["count"] == 0
     again = await client.post(
-        "/v1/listings/fish-ball-factory/archive", headers=auth(world.nakhon_sawan_key)
+        "/v1/listings/fish-ball-factory/archive",
+        headers=await with_version(
+            client, "/v1/listings/fish-ball-factory", auth(world.nakhon_sawan_key)
+        ),
     )
     assert again.status_code == 409
     assert again.json()["field"] == "status"
@@ -160,7 +169,10 @@ async def test_other_organisation_cannot_change_a_listing(
         headers={**rival, "If-Match": '"v2"'},
     )
     assert patch.status_code == 403
-    archive = await client.post("/v1/listings/fish-ball-factory/archive", headers=rival)
+    archive = await client.post(
+        "/v1/listings/fish-ball-factory/archive",
+        headers=await with_version(client, "/v1/listings/fish-ball-factory", rival),
+    )
     assert archive.status_code == 403
     investor = await client.post(
         "/v1/listings", json=listing_payload(), headers=auth(world.investor_key)
@@ -198,7 +210,10 @@ async def test_trade_listing_needs_steps_to_publish(
 ) -> None:
     await _create(client, world.nakhon_sawan_key, how_to_invest=[])
     response = await client.post(
-        "/v1/listings/fish-ball-factory/publish", headers=auth(world.nakhon_sawan_key)
+        "/v1/listings/fish-ball-factory/publish",
+        headers=await with_version(
+            client, "/v1/listings/fish-ball-factory", auth(world.nakhon_sawan_key)
+        ),
     )
     assert response.status_code == 422
     assert response.json()["field"] == "how_to_invest"

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from tests.factories import World, auth, listing_payload, profile_payload
+from tests.factories import World, auth, listing_payload, profile_payload, with_version
 
 EVIL = "<script>alert('x')</script>"
 
@@ -19,7 +19,10 @@ async def published(client: httpx.AsyncClient, world: World) -> httpx.AsyncClien
     body = listing_payload(summary_en=f"Safe {EVIL} summary", description_th=f"รายละเอียด {EVIL}")
     assert (await client.post("/v1/listings", json=body, headers=key)).status_code == 201
     assert (
-        await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
+        await client.post(
+            "/v1/listings/fish-ball-factory/publish",
+            headers=await with_version(client, "/v1/listings/fish-ball-factory", key),
+        )
     ).status_code == 200
     draft = listing_payload(slug="secret-plan", title_en="Secret plan")
     assert (await client.post("/v1/listings", json=draft, headers=key)).status_code == 201
@@ -117,6 +120,12 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
+def _version(html: str) -> str:
+    match = re.search(r'name="version" value="([0-9]+)"', html)
+    assert match, "no version in the form"
+    return match.group(1)
+
+
 async def _sign_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
     form = await client.get("/signin")
     return await client.post("/signin", data={"api_key": key, "csrf_token": _csrf(form.text)})
@@ -152,8 +161,10 @@ async def test_publisher_signs_in_edits_and_publishes(
     stale = await published.post(
         "/dashboard/listings/secret-plan/edit", data=form | {"title_en": "Overwrite"}
     )
-    assert stale.status_code == 422
-    assert "version" in stale.text
+    assert stale.status_code == 409  # saved from version 1, stored at 2: nothing is saved
+    assert 'data-field="title_en"' in stale.text
+    stored = await published.get("/v1/listings/secret-plan", headers=auth(world.nakhon_sawan_key))
+    assert stored.json()["title_en"] == "Open plan"
     bad = await published.post(
         "/dashboard/listings/secret-plan/edit",
         data=form | {"version": "2", "capital_min_thb": "9000000"},
@@ -197,7 +208,7 @@ async def test_investor_sees_its_fit_on_a_pitch_page(
     page = await published.get("/listings/fish-ball-factory?lang=en")
     assert 'data-testid="fit"' in page.text
     assert "Lanna Food Ventures" in page.text
-    assert "is inside your THB 2M-20M ticket" in page.text
+    assert "is inside your THB 2M–20M ticket" in page.text
 
 
 async def _pitch_day(client: httpx.AsyncClient, world: World) -> None:
@@ -226,7 +237,9 @@ async def _pitch_day(client: httpx.AsyncClient, world: World) -> None:
     organiser = auth(world.organiser_key)
     assert (await client.post("/v1/events", json=event, headers=organiser)).status_code == 201
     scheduled = await client.post(
-        "/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=organiser
+        "/v1/events/ns-pitch-day/schedule",
+        json={"min_score": 0},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
     )
     assert len(scheduled.json()["meetings"]) == 2, scheduled.text
 
@@ -290,14 +303,22 @@ async def test_organiser_reads_the_shortlist_and_plans_meetings_in_the_portal(
     assert "Hidden Angel" in shortlist
     assert "/100" in shortlist
     forged = await published.post(
-        "/events/ns-pitch-day/schedule", data={"csrf_token": "forged", "min_score": "0"}
+        "/events/ns-pitch-day/schedule",
+        data={"csrf_token": "forged", "min_score": "0", "version": "1"},
     )
     assert forged.status_code == 400
     cleared = await published.patch(
-        "/v1/events/ns-pitch-day", json={"slot_count": 3}, headers=auth(world.organiser_key)
+        "/v1/events/ns-pitch-day",
+        json={"slot_count": 3},
+        headers=await with_version(published, "/v1/events/ns-pitch-day", auth(world.organiser_key)),
     )
     assert cleared.json()["meetings"] == []  # new slots: the old plan is gone
-    form = {"csrf_token": _csrf(page.text), "min_score": "0"}
+    stale_form = {"csrf_token": _csrf(page.text), "min_score": "0", "version": _version(page.text)}
+    stale = await published.post("/events/ns-pitch-day/schedule", data=stale_form)
+    assert stale.status_code == 412  # planned from a page older than the slot change
+    assert (await published.get("/v1/events/ns-pitch-day")).json()["meetings"] == []
+    fresh = await published.get("/events/ns-pitch-day?lang=en")
+    form = stale_form | {"version": _version(fresh.text)}
     planned = await published.post("/events/ns-pitch-day/schedule", data=form)
     assert planned.status_code == 303
     assert planned.headers["location"] == "/events/ns-pitch-day?notice=scheduled"

@@ -13,6 +13,8 @@ import pytest
 
 from tests.live import citydeal, environment, serve
 
+pytestmark = [pytest.mark.live_server, pytest.mark.slow]
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:

@@ -20,10 +20,16 @@ from tests.live import citydeal, environment, serve
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-    reason="browser tests need Debian's chromium (apt-get install chromium fonts-thai-tlwg-ttf)",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.live_server,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+        reason="browser tests need Debian's chromium "
+        "(apt-get install chromium fonts-thai-tlwg-ttf)",
+    ),
+]
 
 
 def _has_seed_results(base: str) -> bool:

@@ -48,7 +48,7 @@ def test_concurrent_stale_write_is_refused(scratch_database: str) -> None:
                 service.update_listing(
                     session,
                     listing=listing,
-                    data=ListingUpdate(title_en=title),
+                    data=ListingUpdate.model_validate({"title_en": title}),
                     expected_version=1,
                     principal=publisher_of(session),
                 )
@@ -87,7 +87,7 @@ def test_sequential_edits_each_bump_the_version(scratch_database: str, attempts:
             service.update_listing(
                 session,
                 listing=stored,
-                data=ListingUpdate(payback_years=expected),
+                data=ListingUpdate.model_validate({"payback_years": expected}),
                 expected_version=expected,
                 principal=publisher_of(session),
             )
@@ -112,7 +112,7 @@ def test_write_based_on_an_old_read_is_refused_by_the_database(scratch_database:
     service.update_listing(
         first,
         listing=mine,
-        data=ListingUpdate(title_en="First"),
+        data=ListingUpdate.model_validate({"title_en": "First"}),
         expected_version=1,
         principal=publisher_of(first),
     )
@@ -121,7 +121,7 @@ def test_write_based_on_an_old_read_is_refused_by_the_database(scratch_database:
         service.update_listing(
             second,
             listing=theirs,
-            data=ListingUpdate(title_en="Second"),
+            data=ListingUpdate.model_validate({"title_en": "Second"}),
             expected_version=1,
             principal=publisher_of(second),
         )

@@ -20,7 +20,7 @@ from catalog.search.sync import _safe_position, catch_up, catch_up_quietly, rebu
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.taxonomy import ListingStatus
 from core.db import for_writing, make_engine, unit_of_work, utcnow
-from tests.factories import World, auth, build_world, listing_payload, publisher_of
+from tests.factories import World, auth, build_world, listing_payload, publisher_of, with_version
 
 HOLD_WRITER = textwrap.dedent(
     """
@@ -55,7 +55,10 @@ async def test_publish_survives_a_busy_engine_and_search_catches_up(
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "locked"
-        published = await client.post("/v1/listings/fish-ball-factory/publish", headers=key)
+        published = await client.post(
+            "/v1/listings/fish-ball-factory/publish",
+            headers=await with_version(client, "/v1/listings/fish-ball-factory", key),
+        )
         assert published.status_code == 200  # the engine's failure is not the publisher's
         stored = session.exec(select(Listing).where(Listing.slug == "fish-ball-factory")).one()
         assert stored.status == ListingStatus.published
@@ -74,7 +77,9 @@ def test_catch_up_is_idempotent(
     listing = service.create_listing(
         session, data=ListingCreate.model_validate(listing_payload()), principal=publisher
     )
-    service.publish_listing(session, listing=listing, principal=publisher)
+    service.publish_listing(
+        session, listing=listing, principal=publisher, expected_version=listing.version
+    )
     session.flush()
     catch_up(session, tantivy_index)
     tantivy_index.apply([], [], 0)  # forget the position: everything is applied again
@@ -115,7 +120,9 @@ def _worker(url: str, index_dir: str, worker: int) -> list[str]:
             listing = service.create_listing(
                 session, data=ListingCreate.model_validate(payload), principal=publisher
             )
-            service.publish_listing(session, listing=listing, principal=publisher)
+            service.publish_listing(
+                session, listing=listing, principal=publisher, expected_version=listing.version
+            )
         with Session(engine) as session:
             catch_up_quietly(session, index)
         try:

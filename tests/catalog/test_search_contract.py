@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from api.deps import get_search_index
 from catalog.search.base import SearchIndex
-from tests.factories import World, auth, listing_payload
+from tests.factories import World, auth, listing_payload, with_version
 
 NS = "nakhon-sawan"
 INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
@@ -135,7 +135,8 @@ async def catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.Asy
         assert created.status_code == 201, created.text
         slug = created.json()["slug"]
         published = await engine_client.post(
-            f"/v1/listings/{slug}/publish", headers=auth(keys[owner])
+            f"/v1/listings/{slug}/publish",
+            headers=await with_version(engine_client, f"/v1/listings/{slug}", auth(keys[owner])),
         )
         assert published.status_code == 200, published.text
     draft = listing_payload(slug="secret-draft", title_en="Secret fish-ball draft")
@@ -276,12 +277,18 @@ async def test_archived_listing_leaves_the_index(
 ) -> None:
     assert await _slugs(catalogue, q="ลูกชิ้น") == ["fish-balls"]
     archived = await catalogue.post(
-        "/v1/listings/fish-balls/archive", headers=auth(world.nakhon_sawan_key)
+        "/v1/listings/fish-balls/archive",
+        headers=await with_version(
+            catalogue, "/v1/listings/fish-balls", auth(world.nakhon_sawan_key)
+        ),
     )
     assert archived.status_code == 200
     assert await _slugs(catalogue, q="ลูกชิ้น") == []
     republished = await catalogue.post(
-        "/v1/listings/fish-balls/publish", headers=auth(world.nakhon_sawan_key)
+        "/v1/listings/fish-balls/publish",
+        headers=await with_version(
+            catalogue, "/v1/listings/fish-balls", auth(world.nakhon_sawan_key)
+        ),
     )
     assert republished.status_code == 200
     assert await _slugs(catalogue, q="ลูกชิ้น") == ["fish-balls"]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.factories import World, auth, create_and_publish, listing_payload, profile_payload
+from tests.factories import (
+    World,
+    auth,
+    create_and_publish,
+    listing_payload,
+    profile_payload,
+    with_version,
+)
 
 
 @pytest.fixture
@@ -62,7 +69,8 @@ async def test_archived_listing_refuses_interest(
     investor = auth(world.investor_key)
     await client.post("/v1/investors", json=profile_payload(), headers=investor)
     archived = await client.post(
-        f"/v1/listings/{listing}/archive", headers=auth(world.nakhon_sawan_key)
+        f"/v1/listings/{listing}/archive",
+        headers=await with_version(client, f"/v1/listings/{listing}", auth(world.nakhon_sawan_key)),
     )
     assert archived.status_code == 200
     response = await client.post(f"/v1/listings/{listing}/interest", json={}, headers=investor)
@@ -80,6 +88,9 @@ async def test_drafts_and_publishers_cannot_take_interest(
     assert (
         await client.post("/v1/listings/hidden/interest", json={}, headers=investor)
     ).status_code == 404
-    await client.post("/v1/listings/hidden/publish", headers=key)
+    await client.post(
+        "/v1/listings/hidden/publish",
+        headers=await with_version(client, "/v1/listings/hidden", key),
+    )
     own = await client.post("/v1/listings/hidden/interest", json={}, headers=key)
     assert own.status_code == 403

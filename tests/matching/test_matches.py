@@ -17,6 +17,7 @@ from tests.factories import (
     listing_payload,
     profile_payload,
     snapshot,
+    with_version,
 )
 
 INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
@@ -44,7 +45,10 @@ async def market(client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
                 "/v1/listings", json=listing_payload(**body), headers=auth(key)
             )
             assert created.status_code == 201, created.text
-            published = await client.post(f"/v1/listings/{body['slug']}/publish", headers=auth(key))
+            published = await client.post(
+                f"/v1/listings/{body['slug']}/publish",
+                headers=await with_version(client, f"/v1/listings/{body['slug']}", auth(key)),
+            )
             assert published.status_code == 200, published.text
     return client
 
@@ -63,8 +67,8 @@ async def test_profile_sees_its_best_fits_with_reasons(
     assert 0 <= best["score"] <= 100
     assert all(0 <= v <= 1 for v in best["components"].values())
     reasons = {r["component"]: r for r in best["reasons"]}
-    assert reasons["ticket"]["en"] == "capital THB 5M-12M is inside your THB 2M-20M ticket"
-    assert reasons["ticket"]["th"] == "เงินลงทุน 5-12 ล้านบาท อยู่ในวงเงิน 2-20 ล้านบาท ของคุณ"
+    assert reasons["ticket"]["en"] == "capital THB 5M–12M is inside your THB 2M–20M ticket"
+    assert reasons["ticket"]["th"] == "เงินลงทุน 5–12 ล้านบาท อยู่ในวงเงิน 2–20 ล้านบาท ของคุณ"
     assert reasons["geography"]["en"] == "in the north, a region you chose"
     assert "ลูกชิ้น" in reasons["text"]["th"]
     noodle = next(m for m in body["data"] if m["listing"]["slug"] == "noodle-shop")
@@ -102,7 +106,12 @@ async def test_ties_break_by_listing_id(client: httpx.AsyncClient, world: World)
             "/v1/listings", json=listing_payload(slug=slug), headers=auth(world.nakhon_sawan_key)
         )
         ids.append(created.json()["id"])
-        await client.post(f"/v1/listings/{slug}/publish", headers=auth(world.nakhon_sawan_key))
+        await client.post(
+            f"/v1/listings/{slug}/publish",
+            headers=await with_version(
+                client, f"/v1/listings/{slug}", auth(world.nakhon_sawan_key)
+            ),
+        )
     body = (await client.post("/v1/match", json=_try_body())).json()
     assert [m["listing"]["id"] for m in body["data"]] == sorted(ids)
     assert body["data"][0]["score"] == body["data"][1]["score"]

@@ -16,6 +16,7 @@ from tests.factories import (
     create_and_publish,
     create_profile,
     snapshot,
+    with_version,
 )
 
 WIDE: dict[str, Any] = {
@@ -91,7 +92,9 @@ async def test_organiser_plans_meetings_from_the_shortlist(
         assert mine == overall
 
     planned = await client.post(
-        "/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=organiser
+        "/v1/events/ns-pitch-day/schedule",
+        json={"min_score": 0},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
     )
     assert planned.status_code == 200, planned.text
     meetings = planned.json()["meetings"]
@@ -118,7 +121,11 @@ async def test_private_investors_are_named_only_to_the_organiser(
 ) -> None:
     organiser = auth(world.organiser_key)
     await client.post("/v1/events", json=_event(attendees, slot_count=3), headers=organiser)
-    await client.post("/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=organiser)
+    await client.post(
+        "/v1/events/ns-pitch-day/schedule",
+        json={"min_score": 0},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
+    )
     public = (await client.get("/v1/events/ns-pitch-day")).json()
     named = {m["investor_name"] for m in public["meetings"]}
     assert "Guest Angel" not in named
@@ -131,13 +138,25 @@ async def test_private_investors_are_named_only_to_the_organiser(
     )
     invited = {"investors": [attendees["guest"], quiet]}
     assert (
-        await client.patch("/v1/events/ns-pitch-day", json=invited, headers=organiser)
+        await client.patch(
+            "/v1/events/ns-pitch-day",
+            json=invited,
+            headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
+        )
     ).status_code == 422  # an organiser cannot invite another's hidden profile
     admin = auth(world.admin_key)  # an admin can
     assert (
-        await client.patch("/v1/events/ns-pitch-day", json=invited, headers=admin)
+        await client.patch(
+            "/v1/events/ns-pitch-day",
+            json=invited,
+            headers=await with_version(client, "/v1/events/ns-pitch-day", admin),
+        )
     ).status_code == 200
-    await client.post("/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=admin)
+    await client.post(
+        "/v1/events/ns-pitch-day/schedule",
+        json={"min_score": 0},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", admin),
+    )
     mine = await client.get("/v1/events/ns-pitch-day", headers=auth(world.investor_key))
     assert {m["investor_name"] for m in mine.json()["meetings"]} == {"Quiet Fund", None}
     listed = (await client.get("/v1/events")).json()["data"]
@@ -149,13 +168,21 @@ async def test_changing_who_takes_part_clears_the_schedule(
 ) -> None:
     organiser = auth(world.organiser_key)
     await client.post("/v1/events", json=_event(attendees), headers=organiser)
-    await client.post("/v1/events/ns-pitch-day/schedule", json={"min_score": 0}, headers=organiser)
+    await client.post(
+        "/v1/events/ns-pitch-day/schedule",
+        json={"min_score": 0},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
+    )
     renamed = await client.patch(
-        "/v1/events/ns-pitch-day", json={"name_en": "Pitch day"}, headers=organiser
+        "/v1/events/ns-pitch-day",
+        json={"name_en": "Pitch day"},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
     )
     assert renamed.json()["meetings"]  # a new name keeps the plan
     changed = await client.patch(
-        "/v1/events/ns-pitch-day", json={"listings": ["fish-balls"]}, headers=organiser
+        "/v1/events/ns-pitch-day",
+        json={"listings": ["fish-balls"]},
+        headers=await with_version(client, "/v1/events/ns-pitch-day", organiser),
     )
     assert changed.status_code == 200, changed.text
     assert changed.json()["meetings"] == []
@@ -212,7 +239,8 @@ async def test_only_organisers_run_events(
         ("PATCH", "/v1/events/ns-pitch-day"),
         ("POST", "/v1/events/ns-pitch-day/schedule"),
     ):
-        response = await client.request(method, url, json={}, headers=publisher)
+        versioned = publisher | {"If-Match": '"v1"'}
+        response = await client.request(method, url, json={}, headers=versioned)
         assert response.status_code == 403, (method, url)
     shortlist = await client.get("/v1/events/ns-pitch-day/shortlist", headers=publisher)
     assert shortlist.status_code == 403

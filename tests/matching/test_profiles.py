@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from tests.factories import World, auth, profile_payload, snapshot
 
+V1 = {"If-Match": '"v1"'}  # the version every profile starts at
+
 
 async def test_investor_creates_and_edits_its_own_profile(
     client: httpx.AsyncClient, world: World
@@ -23,7 +25,9 @@ async def test_investor_creates_and_edits_its_own_profile(
     assert body["organisation"] == "siam-infra-fund"
     profile_id = body["id"]
     edited = await client.patch(
-        f"/v1/investors/{profile_id}", json={"horizon_years": 8}, headers=auth(world.investor_key)
+        f"/v1/investors/{profile_id}",
+        json={"horizon_years": 8},
+        headers=auth(world.investor_key) | V1,
     )
     assert edited.status_code == 200
     assert edited.json()["horizon_years"] == 8
@@ -39,7 +43,7 @@ async def test_nobody_else_edits_a_profile(client: httpx.AsyncClient, world: Wor
     profile_id = created.json()["id"]
     for key in (world.nakhon_sawan_key, world.rayong_key):
         response = await client.patch(
-            f"/v1/investors/{profile_id}", json={"name": "Mine now"}, headers=auth(key)
+            f"/v1/investors/{profile_id}", json={"name": "Mine now"}, headers=auth(key) | V1
         )
         assert response.status_code == 403
     unchanged = await client.get(f"/v1/investors/{profile_id}")
@@ -116,7 +120,7 @@ async def test_bad_profile_update_changes_nothing(
         ({"provinces": ["98"]}, "provinces.0"),
     ]:
         response = await client.patch(
-            f"/v1/investors/{profile_id}", json=body, headers=auth(world.investor_key)
+            f"/v1/investors/{profile_id}", json=body, headers=auth(world.investor_key) | V1
         )
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field

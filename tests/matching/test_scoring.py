@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from catalog.taxonomy import Sector
+from core.settings import ScoringSettings
 from matching.scoring import (
     SECTOR_INDEX,
     ListingMatrix,
     ListingRow,
     Preferences,
-    ScoringSettings,
     score_listings,
     sector_fit_table,
     top_k,

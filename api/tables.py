@@ -5,12 +5,11 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-import api.models
 import catalog.models
 import matching.models
 import matching.pitchday.models
 
-TABLE_MODULES = (api.models, catalog.models, matching.models, matching.pitchday.models)
+TABLE_MODULES = (catalog.models, matching.models, matching.pitchday.models)
 
 
 def metadata() -> MetaData:

@@ -1,4 +1,4 @@
-"""HTTP routes of the catalogue: thin wrappers around ``catalog.service``."""
+"""HTTP routes of the catalogue: thin wrappers around its services."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from api.deps import (
     SessionDep,
     etag,
     run_search,
-    sync_search_after_commit,
+    writes,
 )
 from api.errors import error_responses
-from catalog import service
+from catalog import browse, geography, readmodel, service
+from catalog.access import EVER_PUBLISHED
 from catalog.models import Listing
 from catalog.schemas import (
     CheckpointPublic,
@@ -41,13 +42,10 @@ from catalog.taxonomy import (
     SECTOR_PARENT,
     InvestmentModel,
     ListingKind,
-    ListingStatus,
     Stage,
 )
-from core.errors import PreconditionRequired
 
 router = APIRouter(prefix="/v1")
-SyncSearch = [Depends(sync_search_after_commit)]
 
 ListingRef = Annotated[
     str,
@@ -74,12 +72,7 @@ def get_listing_once_public(
 ) -> Listing:
     """Like ``get_visible_listing``, but an archived listing is found (to be refused with
     a clear 409 rather than a 404) while drafts stay hidden."""
-    return service.find_listing(
-        session,
-        ref=ref,
-        viewer=viewer,
-        public_statuses=frozenset({ListingStatus.published, ListingStatus.archived}),
-    )
+    return service.find_listing(session, ref=ref, viewer=viewer, public_statuses=EVER_PUBLISHED)
 
 
 EverPublicListingDep = Annotated[Listing, Depends(get_listing_once_public)]
@@ -87,7 +80,7 @@ EverPublicListingDep = Annotated[Listing, Depends(get_listing_once_public)]
 
 def _listing_response(session: SessionDep, listing: Listing, response: Response) -> ListingPublic:
     response.headers["ETag"] = etag(listing.version)
-    return service.listing_public(session, listing.id or 0)
+    return readmodel.listing_public(session, listing.id or 0)
 
 
 @router.get("/taxonomy", tags=["geography"])
@@ -107,14 +100,14 @@ def get_taxonomy() -> TaxonomyPublic:
 @router.get("/provinces", tags=["geography"])
 def list_provinces(session: SessionDep) -> ProvincesPublic:
     """All 77 provinces with official codes, Thai and English names and region."""
-    provinces = service.list_provinces(session)
+    provinces = geography.list_provinces(session)
     return ProvincesPublic(data=provinces, count=len(provinces))
 
 
 @router.get("/cities", tags=["geography"])
 def list_cities(session: SessionDep) -> CitiesPublic:
     """The programme's cities with their smart blocks."""
-    cities = service.list_cities(session)
+    cities = geography.list_cities(session)
     return CitiesPublic(data=cities, count=len(cities))
 
 
@@ -123,7 +116,7 @@ def get_city(
     slug: Annotated[str, Path(max_length=80, pattern=r"^[a-z0-9-]+$")], session: SessionDep
 ) -> CityPublic:
     """One city's profile and smart blocks."""
-    return service.city_public(session, slug=slug)
+    return geography.city_public(session, slug=slug)
 
 
 @router.get("/listings", tags=["listings"], responses=error_responses(422))
@@ -131,9 +124,9 @@ def list_listings(
     session: SessionDep, filters: Annotated[ListingFilters, Query()]
 ) -> ListingsPublic:
     """Published listings, filtered and paginated, with the total count."""
-    page, total = service.search_published(session, filters=filters)
+    page, total = browse.search_published(session, filters=filters)
     return ListingsPublic(
-        data=service.listings_public(session, page),
+        data=readmodel.listings_public(session, page),
         count=total,
         limit=filters.limit,
         offset=filters.offset,
@@ -147,7 +140,7 @@ async def search(
     """Search published listings in Thai or English, with filters, facets and highlights."""
     # As the portal's catalogue page: no worker-thread hop where nothing waits on a network.
     return await run_search(
-        session, index, service.search_catalogue, session, index=index, params=params
+        session, index, browse.search_catalogue, session, index=index, params=params
     )
 
 
@@ -158,9 +151,9 @@ def list_my_listings(
     filters: Annotated[OwnListingFilters, Query()],
 ) -> ListingsPublic:
     """The caller's organisation's listings in every status (drafts included)."""
-    page, total = service.list_own(session, principal=principal, filters=filters)
+    page, total = browse.list_own(session, principal=principal, filters=filters)
     return ListingsPublic(
-        data=service.listings_public(session, page),
+        data=readmodel.listings_public(session, page),
         count=total,
         limit=filters.limit,
         offset=filters.offset,
@@ -169,11 +162,11 @@ def list_my_listings(
 
 @router.post(
     "/listings",
-    dependencies=SyncSearch,
     tags=["listings"],
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(400, 401, 403, 409, 413, 422),
 )
+@writes
 def create_listing(
     data: ListingCreate, session: SessionDep, principal: PublisherDep, response: Response
 ) -> ListingPublic:
@@ -188,17 +181,17 @@ def get_listing(
     ref: ListingRef, session: SessionDep, viewer: OptionalPrincipalDep, response: Response
 ) -> ListingPublic:
     """One listing by id or slug; drafts only for the organisation that owns them."""
-    listing = service.find_public_listing(session, ref=ref, viewer=viewer)
+    listing = readmodel.find_public_listing(session, ref=ref, viewer=viewer)
     response.headers["ETag"] = etag(listing.version)
     return listing
 
 
 @router.patch(
     "/listings/{ref}",
-    dependencies=SyncSearch,
     tags=["listings"],
     responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
 )
+@writes
 def update_listing(
     listing: ListingDep,
     data: ListingUpdate,
@@ -208,10 +201,6 @@ def update_listing(
     response: Response,
 ) -> ListingPublic:
     """Change the fields sent. Requires `If-Match` with the ETag you read (412 if stale)."""
-    if expected_version is None:
-        raise PreconditionRequired(
-            'send If-Match with the ETag you edited (e.g. "v3")', field="If-Match"
-        )
     listing = service.update_listing(
         session,
         listing=listing,
@@ -224,10 +213,10 @@ def update_listing(
 
 @router.post(
     "/listings/{ref}/publish",
-    dependencies=SyncSearch,
     tags=["listings"],
-    responses=error_responses(401, 403, 404, 409, 412, 422),
+    responses=error_responses(401, 403, 404, 409, 412, 422, 428),
 )
+@writes
 def publish_listing(
     listing: ListingDep,
     session: SessionDep,
@@ -244,10 +233,10 @@ def publish_listing(
 
 @router.post(
     "/listings/{ref}/archive",
-    dependencies=SyncSearch,
     tags=["listings"],
-    responses=error_responses(401, 403, 404, 409, 412),
+    responses=error_responses(401, 403, 404, 409, 412, 428),
 )
+@writes
 def archive_listing(
     listing: ListingDep,
     session: SessionDep,
@@ -267,6 +256,7 @@ def archive_listing(
     tags=["listings"],
     responses=error_responses(401, 403, 404, 422),
 )
+@writes
 def update_checkpoint(
     listing: ListingDep,
     months: Annotated[int, Path(ge=6, le=12)],

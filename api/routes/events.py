@@ -6,8 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from api.deps import OptionalPrincipalDep, PrincipalDep, SessionDep
+from api.deps import (
+    IfMatchDep,
+    OptionalPrincipalDep,
+    PrincipalDep,
+    ScoringDep,
+    SessionDep,
+    etag,
+    writes,
+)
 from api.errors import error_responses
+from api.routes.matching import CatalogueDep
 from core.text import Slug
 from matching.pitchday import service
 from matching.pitchday.schemas import (
@@ -19,19 +28,20 @@ from matching.pitchday.schemas import (
     ScheduleRequest,
     Shortlist,
 )
-from matching.routes import CatalogueDep, ScoringDep
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 EventSlug = Annotated[Slug, Path(description="The event's slug.")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(401, 403, 409, 422))
+@writes
 def create_event(
     data: EventCreate, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> EventPublic:
     """Create a pitch day (organiser key) with the listings that pitch and who attends."""
     event = service.create_event(session, data=data, principal=principal)
     response.headers["Location"] = f"/v1/events/{event.slug}"
+    response.headers["ETag"] = etag(event.version)
     return service.event_public(session, event, principal)
 
 
@@ -44,18 +54,35 @@ def list_events(session: SessionDep, viewer: OptionalPrincipalDep) -> EventsPubl
 
 
 @router.get("/{slug}", responses=error_responses(404))
-def get_event(slug: EventSlug, session: SessionDep, viewer: OptionalPrincipalDep) -> EventPublic:
-    """One pitch day with its programme and meeting schedule."""
-    return service.event_public(session, service.get_event(session, slug=slug), viewer)
-
-
-@router.patch("/{slug}", responses=error_responses(401, 403, 404, 422))
-def update_event(
-    slug: EventSlug, data: EventUpdate, session: SessionDep, principal: PrincipalDep
+def get_event(
+    slug: EventSlug, session: SessionDep, viewer: OptionalPrincipalDep, response: Response
 ) -> EventPublic:
-    """Change your event; changing the slots or who takes part clears the schedule."""
+    """One pitch day with its programme and meeting schedule."""
     event = service.get_event(session, slug=slug)
-    event = service.update_event(session, event=event, data=data, principal=principal)
+    response.headers["ETag"] = etag(event.version)
+    return service.event_public(session, event, viewer)
+
+
+@router.patch("/{slug}", responses=error_responses(401, 403, 404, 412, 422, 428))
+@writes
+def update_event(
+    slug: EventSlug,
+    data: EventUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    expected_version: IfMatchDep,
+    response: Response,
+) -> EventPublic:
+    """Change your event (`If-Match` required); changing the slots or who takes part
+    clears the schedule."""
+    event = service.update_event(
+        session,
+        event=service.get_event(session, slug=slug),
+        data=data,
+        expected_version=expected_version,
+        principal=principal,
+    )
+    response.headers["ETag"] = etag(event.version)
     return service.event_public(session, event, principal)
 
 
@@ -80,22 +107,28 @@ def get_shortlist(
     return Shortlist(min_score=min_score, data=data)
 
 
-@router.post("/{slug}/schedule", responses=error_responses(401, 403, 404, 422))
+@router.post("/{slug}/schedule", responses=error_responses(401, 403, 404, 412, 422, 428))
+@writes
 def schedule_meetings(
     slug: EventSlug,
     request: ScheduleRequest,
     session: SessionDep,
     principal: PrincipalDep,
+    expected_version: IfMatchDep,
     catalogue: CatalogueDep,
     settings: ScoringDep,
+    response: Response,
 ) -> EventPublic:
-    """Plan the one-to-one meetings from the shortlist, replacing any earlier plan."""
+    """Plan the one-to-one meetings from the shortlist, replacing any earlier plan
+    (`If-Match` required: the plan is a change to the event)."""
     event = service.build_schedule(
         session,
         event=service.get_event(session, slug=slug),
         principal=principal,
+        expected_version=expected_version,
         catalogue=catalogue,
         settings=settings,
         min_score=request.min_score,
     )
+    response.headers["ETag"] = etag(event.version)
     return service.event_public(session, event, principal)

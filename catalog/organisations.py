@@ -1,4 +1,5 @@
-"""API keys: issued once, stored as a SHA-256 digest, resolved to a ``Principal``."""
+"""Organisations' API keys: issued once, stored as a SHA-256 digest, resolved to a
+``Principal``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import secrets
 
 from sqlmodel import Session, select
 
-from api.models import ApiKey
-from catalog.models import Organisation
+from catalog.models import ApiKey, Organisation
 from core.errors import NotFound, Unauthorized
 from core.principal import Principal, Role
 

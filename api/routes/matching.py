@@ -1,16 +1,25 @@
-"""HTTP routes of matching: thin wrappers around ``matching.service``."""
+"""HTTP routes of matching: investor profiles, rankings both ways, interest and leads."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from api.deps import OptionalPrincipalDep, PrincipalDep, PublisherDep, SessionDep
+from api.deps import (
+    IfMatchDep,
+    OptionalPrincipalDep,
+    PrincipalDep,
+    PublisherDep,
+    ScoringDep,
+    SessionDep,
+    StoreDep,
+    etag,
+    writes,
+)
 from api.errors import error_responses
-from catalog.routes import EverPublicListingDep, ListingDep
-from matching import service
+from api.routes.catalog import EverPublicListingDep, ListingDep
+from matching import gaps, ranking, service
 from matching.schemas import (
     InterestCreate,
     InvestorProfileCreate,
@@ -25,31 +34,9 @@ from matching.schemas import (
     MatchFilters,
     TryMatchRequest,
 )
-from matching.scoring import ListingMatrix, ScoringSettings
+from matching.scoring import ListingMatrix
 
 router = APIRouter(prefix="/v1")
-
-
-@lru_cache
-def _scoring_settings() -> ScoringSettings:
-    return ScoringSettings()
-
-
-@lru_cache
-def _matrix_store() -> service.MatrixStore:
-    return service.MatrixStore()
-
-
-async def get_scoring_settings() -> ScoringSettings:
-    return _scoring_settings()
-
-
-async def get_matrix_store() -> service.MatrixStore:
-    return _matrix_store()
-
-
-ScoringDep = Annotated[ScoringSettings, Depends(get_scoring_settings)]
-StoreDep = Annotated[service.MatrixStore, Depends(get_matrix_store)]
 
 
 def get_catalogue_matrix(session: SessionDep, store: StoreDep) -> ListingMatrix:
@@ -66,12 +53,14 @@ ProfileId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(401, 403, 409, 422),
 )
+@writes
 def create_investor(
     data: InvestorProfileCreate, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> InvestorProfilePublic:
     """Create an investor profile (investor key; organisers and admins for an event)."""
     profile = service.create_profile(session, data=data, principal=principal)
     response.headers["Location"] = f"/v1/investors/{profile.id}"
+    response.headers["ETag"] = etag(profile.version)
     return service.profile_public(session, profile)
 
 
@@ -86,26 +75,39 @@ def list_investors(session: SessionDep, principal: PrincipalDep) -> InvestorProf
 
 @router.get("/investors/{profile_id}", tags=["investors"], responses=error_responses(404))
 def get_investor(
-    profile_id: ProfileId, session: SessionDep, viewer: OptionalPrincipalDep
+    profile_id: ProfileId, session: SessionDep, viewer: OptionalPrincipalDep, response: Response
 ) -> InvestorProfilePublic:
-    """One profile: its owner, organisers and admins always; others if it is discoverable."""
-    return service.profile_public(
-        session, service.get_profile(session, profile_id=profile_id, viewer=viewer)
-    )
+    """One profile: discoverable ones for everyone; a hidden one for its organisation,
+    admins, and organisers of an event it attends."""
+    profile = service.get_profile(session, profile_id=profile_id, viewer=viewer)
+    response.headers["ETag"] = etag(profile.version)
+    return service.profile_public(session, profile)
 
 
 @router.patch(
-    "/investors/{profile_id}", tags=["investors"], responses=error_responses(401, 403, 404, 422)
+    "/investors/{profile_id}",
+    tags=["investors"],
+    responses=error_responses(401, 403, 404, 412, 422, 428),
 )
+@writes
 def update_investor(
     profile_id: ProfileId,
     data: InvestorProfileUpdate,
     session: SessionDep,
     principal: PrincipalDep,
+    expected_version: IfMatchDep,
+    response: Response,
 ) -> InvestorProfilePublic:
-    """Change your own profile."""
+    """Change your own profile. Requires `If-Match` with the ETag you read (412 if stale)."""
     profile = service.get_profile(session, profile_id=profile_id, viewer=principal)
-    profile = service.update_profile(session, profile=profile, data=data, principal=principal)
+    profile = service.update_profile(
+        session,
+        profile=profile,
+        data=data,
+        expected_version=expected_version,
+        principal=principal,
+    )
+    response.headers["ETag"] = etag(profile.version)
     return service.profile_public(session, profile)
 
 
@@ -122,7 +124,7 @@ def investor_matches(
 ) -> ListingMatches:
     """The listings that fit a profile best, each with its score, components and reasons."""
     profile = service.get_profile(session, profile_id=profile_id, viewer=viewer)
-    return service.match_listings(
+    return ranking.match_listings(
         session,
         matrix=catalogue,
         fields=profile,
@@ -137,7 +139,7 @@ def try_match(
 ) -> ListingMatches:
     """Rank listings for a profile sent in the body; nothing is saved."""
     options = request.model_dump(mode="json", include=set(MatchFilters.model_fields))
-    return service.match_listings(
+    return ranking.match_listings(
         session, matrix=catalogue, fields=request, settings=settings, **options
     )
 
@@ -154,7 +156,7 @@ def listing_investors(
     k: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> ListingInvestors:
     """For the listing's publisher: discoverable investors who fit, and a gap report."""
-    return service.investors_for_listing(
+    return gaps.investors_for_listing(
         session,
         listing=listing,
         principal=principal,
@@ -173,6 +175,7 @@ def listing_investors(
     },
     status_code=status.HTTP_201_CREATED,
 )
+@writes
 def express_interest(
     listing: EverPublicListingDep,
     data: InterestCreate,
@@ -199,6 +202,7 @@ def list_leads(session: SessionDep, principal: PublisherDep) -> LeadsPublic:
 
 
 @router.patch("/leads/{lead_id}", tags=["leads"], responses=error_responses(401, 403, 404, 422))
+@writes
 def update_lead(
     lead_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     data: LeadUpdate,

@@ -1,0 +1,16 @@
+"""The portal: server-rendered pages in Thai and English over the same services as the
+API, one module per audience (readers, pitch days, sign-in, publishers). Every page
+state is a plain URL."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.portal import events, public, publisher, signin
+from api.portal.rendering import render_error
+
+router = APIRouter(include_in_schema=False)
+for module in (public, events, signin, publisher):
+    router.include_router(module.router)
+
+__all__ = ["render_error", "router"]

@@ -1,0 +1,216 @@
+"""What every portal page shares: templates and the page context, the signed-in
+principal, CSRF tokens, links, and ``page``: one decorator that runs a page's work in
+place or in a worker thread."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, ParamSpec, TypeVar
+from urllib.parse import quote_plus
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from api import i18n
+from api.deps import SessionDep, run_db, run_search
+from api.i18n import Lang
+from catalog.organisations import principal_for_key_id
+from catalog.schemas import SearchParams
+from catalog.taxonomy import (
+    KIND_LABELS,
+    MODEL_LABELS,
+    SECTOR_LABELS,
+    STAGE_LABELS,
+    InvestmentModel,
+    ListingKind,
+    Sector,
+    Stage,
+)
+from core.errors import AppError, Unauthorized
+from core.principal import Principal, Role
+from core.settings import PROJECT_ROOT
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+CSRF_FIELD = "csrf_token"
+SESSION_KEY = "api_key_id"
+
+
+async def _principal(request: Request, session: SessionDep) -> Principal | None:
+    # Async so that an anonymous visitor (most of them) costs no trip to a worker thread.
+    key_id = request.session.get(SESSION_KEY)
+    if not isinstance(key_id, int):
+        return None
+    return await run_db(session, principal_for_key_id, session, key_id)
+
+
+PortalPrincipal = Annotated[Principal | None, Depends(_principal)]
+
+
+async def _publisher(principal: PortalPrincipal) -> Principal:
+    if principal is None or not principal.has_role(Role.publisher):
+        raise Unauthorized("sign in with a publisher key", field="session")
+    return principal
+
+
+PortalPublisher = Annotated[Principal, Depends(_publisher)]
+
+
+def page(
+    *, worker_thread_for: Callable[[Principal | None], bool] | None = None
+) -> Callable[[Callable[P, R]], Callable[P, Awaitable[R]]]:
+    """Serve a page written as a plain function: run it in place when it only reads
+    SQLite (and the embedded index), else in a worker thread (``api.deps.run_db``); and
+    always in a worker thread when ``worker_thread_for(principal)`` says so (work that may
+    rebuild the matching matrix must not hold up the event loop, whatever the database).
+    The function's parameters are its dependencies, by name: ``session`` always,
+    ``principal`` and ``index`` when it has them."""
+
+    def decorate(work: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+        @functools.wraps(work)
+        async def endpoint(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal: Any = kwargs.get("principal")
+            if worker_thread_for is not None and worker_thread_for(principal):
+                return await run_in_threadpool(work, *args, **kwargs)
+            session: Any = kwargs["session"]
+            index: Any = kwargs.get("index")
+            if index is not None:
+                return await run_search(session, index, work, *args, **kwargs)
+            return await run_db(session, work, *args, **kwargs)
+
+        return endpoint
+
+    return decorate
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(CSRF_FIELD)
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    expected = request.session.get(CSRF_FIELD)
+    if not isinstance(expected, str) or not hmac.compare_digest(expected, submitted):
+        raise AppError("the form has expired; reload the page and try again", field="csrf")
+
+
+def _link_maker(request: Request) -> Callable[..., str]:
+    """``url(**changes)``: the current URL with some query parameters changed (None or ""
+    removes one). Each parameter is encoded once per page, not once per link: a catalogue
+    page has dozens of facet links."""
+    path = request.url.path
+    encoded = {
+        name: f"{quote_plus(name)}={quote_plus(value)}"
+        for name, value in request.query_params.items()
+    }
+
+    def url(**changes: Any) -> str:
+        pairs = dict(encoded)
+        for name, value in changes.items():
+            if value is None or value == "":
+                pairs.pop(name, None)
+            else:
+                pairs[name] = f"{quote_plus(name)}={quote_plus(str(value))}"
+        return f"{path}?{'&'.join(pairs.values())}" if pairs else path
+
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    href: str  # the page with this value chosen, or unchosen when it is the current one
+    selected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    name: str
+    title: str
+    options: list[FacetOption]
+
+
+def facets(
+    request: Request,
+    params: SearchParams,
+    counts: dict[str, dict[str, int]],
+    labellers: dict[str, Callable[[str], str]],
+    lang: Lang,
+) -> list[Facet]:
+    """The catalogue's facet links, built here rather than in the template: a page has
+    dozens of them and Python builds each link several times faster than Jinja."""
+    path = request.url.path
+    facets = []
+    for name, label in labellers.items():
+        if not counts.get(name):
+            continue
+        kept = "&".join(
+            f"{quote_plus(key)}={quote_plus(value)}"
+            for key, value in request.query_params.items()
+            if key not in (name, "offset")
+        )
+        prefix = f"{path}?{kept}&" if kept else f"{path}?"
+        current = getattr(params, name)
+        options = []
+        for value, count in sorted(counts[name].items(), key=lambda item: (-item[1], item[0])):
+            selected = current == value
+            href = (
+                (f"{path}?{kept}" if kept else path)
+                if selected
+                else (f"{prefix}{quote_plus(name)}={quote_plus(value)}")
+            )
+            options.append(FacetOption(value, label(value), count, href, selected))
+        facets.append(Facet(name, i18n.translate(name, lang), options))
+    return facets
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    principal: Principal | None = None,
+) -> HTMLResponse:
+    lang = i18n.choose_language(request)
+    base = {
+        "lang": lang,
+        "other_lang": Lang.en if lang is Lang.th else Lang.th,
+        "t": lambda key, **values: i18n.translate(key, lang, **values),
+        "pick": lambda label: i18n.pick(label, lang),
+        "text": lambda th, en: i18n.text_in(th, en, lang),
+        "thb": lambda amount: i18n.thb(amount, lang),
+        "thb_range": lambda low, high: i18n.thb_range(low, high, lang),
+        "long_date": lambda value: i18n.long_date(value, lang),
+        "url": _link_maker(request),
+        "sector_label": lambda s: i18n.pick(SECTOR_LABELS[Sector(s)], lang),
+        "stage_label": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
+        "model_label": lambda m: i18n.pick(MODEL_LABELS[InvestmentModel(m)], lang),
+        "kind_label": lambda k: i18n.pick(KIND_LABELS[ListingKind(k)], lang),
+        "principal": principal,
+        "request": request,
+    }
+    response = templates.TemplateResponse(
+        request, template, base | context, status_code=status_code
+    )
+    chosen = request.query_params.get("lang")
+    if chosen in Lang.__members__ and request.cookies.get(i18n.LANG_COOKIE) != chosen:
+        response.set_cookie(i18n.LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"message": message}, status_code=status_code)

@@ -1,0 +1,1 @@
+"""The HTTP API under ``/v1``: one thin router per domain over its services."""

@@ -1,0 +1,43 @@
+"""Who may read and change the catalogue's resources: every rule here, once.
+
+A resource someone may not read is reported as missing, not forbidden, so that its
+existence does not leak.
+"""
+
+from __future__ import annotations
+
+from catalog.taxonomy import ListingStatus
+from core.errors import Forbidden
+from core.principal import Principal, Role
+
+PUBLISHED = frozenset({ListingStatus.published.value})
+EVER_PUBLISHED = frozenset({ListingStatus.published.value, ListingStatus.archived.value})
+
+
+def may_read_listing(
+    viewer: Principal | None,
+    *,
+    status: str,
+    organisation_id: int,
+    public_statuses: frozenset[str] = PUBLISHED,
+) -> bool:
+    """Listings in ``public_statuses`` are for everyone; the rest for their organisation."""
+    return status in public_statuses or (viewer is not None and viewer.acts_for(organisation_id))
+
+
+def may_edit_listing(principal: Principal, *, organisation_id: int) -> bool:
+    """Publishers change their own organisation's listings; admins change any."""
+    return principal.is_admin or (
+        principal.role is Role.publisher and principal.acts_for(organisation_id)
+    )
+
+
+def ensure_can_edit_listing(principal: Principal, *, organisation_id: int) -> None:
+    if not may_edit_listing(principal, organisation_id=organisation_id):
+        raise Forbidden("this listing belongs to another organisation", field="listing")
+
+
+def ensure_publisher(principal: Principal) -> None:
+    """Publisher work: a publisher key, or an admin's."""
+    if not principal.has_role(Role.publisher):
+        raise Forbidden("this needs a publisher key", field="authorization")

@@ -1,0 +1,164 @@
+"""Lists of the catalogue: published listings by filters, full-text search, and an
+organisation's own listings in every status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, desc, func
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col, select
+
+from catalog.geography import province_codes
+from catalog.models import City, Listing, ListingModel, SmartBlock
+from catalog.readmodel import published_summaries
+from catalog.schemas import (
+    CatalogueFilters,
+    ListingFilters,
+    ListingSort,
+    OwnListingFilters,
+    SearchHitPublic,
+    SearchParams,
+    SearchResponse,
+)
+from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
+from catalog.taxonomy import ListingStatus, sector_family_down
+from core.db import read_rows
+from core.errors import InvalidInput, ServiceUnavailable
+from core.principal import Principal
+
+_CITY_ID_SQL = sql_select(col(City.id)).where(col(City.slug) == bindparam("ref"))
+_BLOCK_ID_SQL = sql_select(col(SmartBlock.id)).where(col(SmartBlock.slug) == bindparam("ref"))
+
+
+def _place_id(session: Session, statement: Any, ref: str | None, what: str, field: str) -> Any:
+    if not ref:
+        return None
+    found = read_rows(session, statement, {"ref": ref}).scalar()
+    if found is None:
+        raise InvalidInput(f"unknown {what} '{ref}'", field=field)
+    return found
+
+
+def _referenced_places(
+    session: Session, filters: CatalogueFilters
+) -> tuple[str | None, int | None, int | None]:
+    """The province code, city id and smart block id a filter names; 422 for one that
+    does not exist."""
+    if filters.province and filters.province not in province_codes():
+        raise InvalidInput(f"unknown province '{filters.province}'", field="province")
+    return (
+        filters.province,
+        _place_id(session, _CITY_ID_SQL, filters.city, "city", "city"),
+        _place_id(session, _BLOCK_ID_SQL, filters.smart_block, "smart block", "smart_block"),
+    )
+
+
+def search_published(session: Session, *, filters: ListingFilters) -> tuple[list[int], int]:
+    """The ids of one page of published listings matching ``filters``, and the total."""
+    conditions: list[Any] = [Listing.status == ListingStatus.published]
+    if filters.kind:
+        conditions.append(Listing.kind == filters.kind)
+    if filters.sector:
+        conditions.append(col(Listing.sector).in_(sector_family_down(filters.sector)))
+    if filters.stage:
+        conditions.append(Listing.stage == filters.stage)
+    province_code, city_id, block_id = _referenced_places(session, filters)
+    if province_code:
+        in_province = select(City.id).where(City.province_code == province_code)
+        conditions.append(col(Listing.city_id).in_(in_province))
+    if city_id:
+        conditions.append(Listing.city_id == city_id)
+    if block_id:
+        conditions.append(Listing.smart_block_id == block_id)
+    if filters.model:
+        accepting = select(ListingModel.listing_id).where(ListingModel.model == filters.model)
+        conditions.append(col(Listing.id).in_(accepting))
+    # A ticket range overlaps the capital range when each starts before the other ends.
+    if filters.capital_max is not None:
+        conditions.append(Listing.capital_min_thb <= filters.capital_max)
+    if filters.capital_min is not None:
+        conditions.append(Listing.capital_max_thb >= filters.capital_min)
+
+    # Count ids, not rows: a subquery of whole listings would read every description.
+    total = session.exec(select(func.count(col(Listing.id))).where(*conditions)).one()
+    order: tuple[Any, ...] = {
+        ListingSort.newest: (desc(col(Listing.published_at)), col(Listing.id).desc()),
+        ListingSort.capital_asc: (col(Listing.capital_min_thb).asc(), col(Listing.id).asc()),
+        ListingSort.capital_desc: (col(Listing.capital_max_thb).desc(), col(Listing.id).asc()),
+    }[filters.sort]
+    page = session.exec(
+        select(Listing.id)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(filters.limit)
+        .offset(filters.offset)
+    ).all()
+    return [listing_id or 0 for listing_id in page], total
+
+
+def search_catalogue(
+    session: Session, *, index: SearchIndex, params: SearchParams
+) -> SearchResponse:
+    """Full-text search with filters and facets; the index ranks, the database supplies
+    the listings (so a hit the index still holds after an unpublish is dropped)."""
+    _referenced_places(session, params)
+    query = SearchQuery(
+        text=params.q,
+        filters=SearchFilters(
+            **params.model_dump(include=set(SearchFilters.__dataclass_fields__), mode="json")
+        ),
+        sort=params.sort,
+        limit=params.limit,
+        offset=params.offset,
+    )
+    try:
+        result = index.search(query)
+    except SearchUnavailable as exc:
+        raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
+    summaries = published_summaries(session, [hit.id for hit in result.hits])
+    by_id = {listing.id: listing for listing in summaries}
+    hits = [
+        SearchHitPublic(listing=by_id[hit.id], score=hit.score, highlights=hit.highlights)
+        for hit in result.hits
+        if hit.id in by_id
+    ]
+    return SearchResponse(
+        hits=hits,
+        count=result.total,
+        facets=result.facets,
+        limit=params.limit,
+        offset=params.offset,
+        engine=index.name,
+    )
+
+
+def list_own(
+    session: Session, *, principal: Principal, filters: OwnListingFilters
+) -> tuple[list[int], int]:
+    """The ids of one page of the principal organisation's listings in every status,
+    newest change first, and the total."""
+    own = col(Listing.organisation_id) == principal.organisation_id
+    conditions = [own, col(Listing.status) == filters.status] if filters.status else [own]
+    total = session.exec(select(func.count(col(Listing.id))).where(*conditions)).one()
+    page = session.exec(
+        select(Listing.id)
+        .where(*conditions)
+        .order_by(col(Listing.updated_at).desc(), col(Listing.id).desc())
+        .limit(filters.limit)
+        .offset(filters.offset)
+    ).all()
+    return [listing_id or 0 for listing_id in page], total
+
+
+def published_ids_in_city(session: Session, *, slug: str) -> list[int]:
+    """The ids of a city's published listings, by kind, stage and age."""
+    return [
+        listing_id or 0
+        for listing_id in session.exec(
+            select(Listing.id)
+            .join(City, col(City.id) == Listing.city_id)
+            .where(City.slug == slug, Listing.status == ListingStatus.published)
+            .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
+        )
+    ]

@@ -1,0 +1,60 @@
+"""Building blocks of every API schema: strict inputs, and update schemas derived from
+their create schemas (omitted means unchanged; null only where a value may be cleared)."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+T = TypeVar("T")
+
+
+class StrictModel(BaseModel):
+    """Input models refuse unknown fields, so a typo is an error instead of a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def refuse_null(value: T) -> T:
+    if value is None:
+        raise ValueError("may be omitted but not set to null")
+    return value
+
+
+# The one spelling of "may be omitted but not set to null": the default (None) is never
+# validated, an explicit null is.
+Omittable = Annotated[T | None, AfterValidator(refuse_null)]
+
+
+def _admits_none(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return _admits_none(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return type(None) in get_args(annotation)
+    return annotation is None or annotation is type(None)
+
+
+def partial_model(
+    name: str, source: type[BaseModel], *, exclude: frozenset[str] = frozenset(), doc: str = ""
+) -> type[StrictModel]:
+    """An update schema with ``source``'s fields (less ``exclude``), each optional with
+    the same constraints. A field that ``source`` lets be null may be sent as null (to
+    clear it); any other may be omitted but not set to null."""
+    fields: dict[str, Any] = {}
+    for field_name, info in source.model_fields.items():
+        if field_name in exclude:
+            continue
+        inner: Any = (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        )
+        optional = (
+            inner | None
+            if _admits_none(info.annotation)
+            else Annotated[inner | None, AfterValidator(refuse_null)]
+        )
+        fields[field_name] = (optional, Field(default=None, description=info.description))
+    model = create_model(name, __base__=StrictModel, __doc__=doc or None, **fields)
+    model.__module__ = source.__module__
+    return model

@@ -1,0 +1,241 @@
+"""Two tabs editing the same listing in a real browser: a save made from an older version
+never overwrites what the other tab saved meanwhile (the lost update); the editor sees the
+conflict field by field and chooses.
+
+Headless Chromium from Debian, driven by Playwright, as in ``test_portal_browser.py``; the
+module serves its own seeded database. Screenshots go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live import citydeal, environment, serve
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+SLUG = "patong-smart-beach-safety"  # a seeded draft of Patong
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.live_server,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+        reason="browser tests need Debian's chromium "
+        "(apt-get install chromium fonts-thai-tlwg-ttf)",
+    ),
+]
+
+
+def _has_seed_results(base: str) -> bool:
+    return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A seeded app served by uvicorn on a free port, and a publisher key for Patong."""
+    root = tmp_path_factory.mktemp("live")
+    env = environment(root, CITYDEAL_SEARCH_SYNC_SECONDS="0.5")
+    citydeal(env, "db", "upgrade")
+    citydeal(env, "seed")
+    key = (
+        citydeal(env, "keys", "create", "--org", "patong-municipality", "--role", "publisher")
+        .strip()
+        .splitlines()[-1]
+    )
+    with serve(env, root, ready=_has_seed_results) as base:
+        yield {"base": base, "key": key}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """One browser context: one user, whose tabs share the session cookie."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    yield context
+    context.close()
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _stored(live: dict[str, str]) -> dict[str, Any]:
+    """The listing as stored, over the API (a draft: only its organisation sees it)."""
+    response = httpx.get(
+        f"{live['base']}/v1/listings/{SLUG}",
+        headers={"Authorization": f"Bearer {live['key']}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    listing: dict[str, Any] = response.json()
+    return listing
+
+
+def _sign_in(live: dict[str, str], page: Any) -> None:
+    page.goto(live["base"] + "/signin?lang=en")
+    page.fill("#api_key", live["key"])
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard")
+
+
+def _open_editor(live: dict[str, str], page: Any) -> None:
+    response = page.goto(f"{live['base']}/dashboard/listings/{SLUG}/edit")
+    assert response is not None
+    assert response.status == 200, response.text()
+    assert page.locator("button.primary").is_visible()
+    assert page.locator('[data-testid="conflict"]').count() == 0
+
+
+def _save(page: Any) -> int:
+    """Press save and wait for the page it leads to (the conflict page has the same URL
+    as the form, so wait for the navigation, not a URL); the status of the answer to the
+    POST (303 when saved)."""
+    with (
+        page.expect_response(
+            lambda r: r.request.method == "POST" and r.url.endswith(f"/listings/{SLUG}/edit")
+        ) as answer,
+        page.expect_navigation(),
+    ):
+        page.click("button.primary")
+    status: int = answer.value.status
+    return status
+
+
+def _save_expecting_saved(page: Any) -> None:
+    status = _save(page)
+    page.wait_for_url("**/dashboard?notice=saved")
+    assert status == 303
+
+
+def _save_expecting_conflict(page: Any) -> None:
+    status = _save(page)
+    conflict = page.locator('[data-testid="conflict"]')
+    assert status == 409, page.content()
+    assert conflict.is_visible(), page.content()
+
+
+def _fieldset(page: Any, name: str) -> Any:
+    return page.locator(f'[data-testid="conflict"] fieldset[data-field="{name}"]')
+
+
+def _radio(page: Any, name: str, choice: str) -> Any:
+    return page.locator(f'input[name="resolve_{name}"][value="{choice}"]')
+
+
+def test_a_stale_tab_never_overwrites_the_other_tabs_save(
+    live: dict[str, str], context: Any
+) -> None:
+    before = _stored(live)
+    assert before["status"] == "draft"
+    old_summary = before["summary_en"]
+    old_title = before["title_en"]
+    summary_a = "Tab A: AI cameras, rip-current alerts and a lifeguard dispatch app."
+    title_b = "Tab B: Patong smart beach safety"
+    assert summary_a != old_summary
+    assert title_b != old_title
+
+    tab_a = context.new_page()
+    _sign_in(live, tab_a)
+    tab_b = context.new_page()
+
+    # 1) Both tabs open the same version of the draft.
+    _open_editor(live, tab_a)
+    _open_editor(live, tab_b)
+    assert tab_a.input_value("#summary_en") == old_summary
+    assert tab_b.input_value("#title_en") == old_title
+
+    # 2) Tab A changes the summary and saves.
+    tab_a.fill("#summary_en", summary_a)
+    _save_expecting_saved(tab_a)
+    stored = _stored(live)
+    assert stored["summary_en"] == summary_a
+    assert stored["title_en"] == old_title
+
+    # 3) Tab B, still on the old version, changes the title and saves: nothing is saved;
+    # it sees what tab A changed, and keeps what it typed.
+    tab_b.fill("#title_en", title_b)
+    _save_expecting_conflict(tab_b)
+    summary = _fieldset(tab_b, "summary_en")
+    assert summary.count() == 1, tab_b.locator('[data-testid="conflict"]').inner_html()
+    assert summary.locator('dd[data-testid="old"]').inner_text().strip() == old_summary
+    assert summary.locator('dd[data-testid="theirs"]').inner_text().strip() == summary_a
+    assert summary.locator('dd[data-testid="mine"]').inner_text().strip() == old_summary
+    assert _radio(tab_b, "summary_en", "theirs").is_checked()
+    assert not _radio(tab_b, "summary_en", "mine").is_checked()
+    assert _fieldset(tab_b, "title_en").count() == 0  # only tab B changed it: no conflict
+    assert tab_b.input_value("#title_en") == title_b
+    stored = _stored(live)
+    assert stored["summary_en"] == summary_a
+    assert stored["title_en"] == old_title
+    _shot(tab_b, "edit-conflict-summary")
+
+    # 4) Tab B saves again, taking tab A's summary (preselected): both changes are kept.
+    _save_expecting_saved(tab_b)
+    stored = _stored(live)
+    assert stored["title_en"] == title_b
+    assert stored["summary_en"] == summary_a  # tab A's change is not lost
+
+    # 5) Both tabs change the same field: only the editor can choose.
+    _open_editor(live, tab_a)
+    _open_editor(live, tab_b)
+    tab_a.fill("#title_en", "A title")
+    _save_expecting_saved(tab_a)
+    assert _stored(live)["title_en"] == "A title"
+
+    tab_b.fill("#title_en", "B title")
+    _save_expecting_conflict(tab_b)
+    title = _fieldset(tab_b, "title_en")
+    assert title.count() == 1, tab_b.locator('[data-testid="conflict"]').inner_html()
+    assert title.locator('dd[data-testid="old"]').inner_text().strip() == title_b
+    assert title.locator('dd[data-testid="theirs"]').inner_text().strip() == "A title"
+    assert title.locator('dd[data-testid="mine"]').inner_text().strip() == "B title"
+    assert not _radio(tab_b, "title_en", "theirs").is_checked()
+    assert not _radio(tab_b, "title_en", "mine").is_checked()
+    assert tab_b.input_value("#title_en") == "B title"
+    assert _stored(live)["title_en"] == "A title"
+    _shot(tab_b, "edit-conflict-both-changed")
+
+    # Saving without choosing: still the conflict, now with an error; nothing saved.
+    _save_expecting_conflict(tab_b)
+    title = _fieldset(tab_b, "title_en")
+    assert title.count() == 1
+    assert title.get_attribute("aria-invalid") == "true"
+    assert title.locator("p.error").is_visible()
+    assert tab_b.input_value("#title_en") == "B title"
+    assert _stored(live)["title_en"] == "A title"
+    _shot(tab_b, "edit-conflict-choose-one")
+
+    # Keeping mine: saved.
+    _radio(tab_b, "title_en", "mine").check()
+    _save_expecting_saved(tab_b)
+    stored = _stored(live)
+    assert stored["title_en"] == "B title"
+    assert stored["summary_en"] == summary_a
