@@ -54,6 +54,20 @@ def _page(request: Request, status_code: int, message: str) -> Response:
     return render(request, status_code, message)
 
 
+class Rejected(Exception):  # noqa: N818 (not an error: an answer that undoes the work)
+    """Raised by a route to answer with ``response`` (a form again, with its errors) while
+    its unit of work rolls back: raising is what tells the session dependency to undo."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("the request was rejected")
+        self.response = response
+
+
+def _rejected(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Rejected)
+    return exc.response
+
+
 def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if _is_page(request):
@@ -115,6 +129,7 @@ def install_error_handlers(app: FastAPI, *, render_page: PageRenderer) -> None:
     app.state.render_error_page = render_page
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(Rejected, _rejected)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)

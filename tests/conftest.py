@@ -7,7 +7,6 @@ The HTTP client drives the real app in-process over ASGI.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,12 +19,11 @@ from sqlmodel import Session
 from api.main import build_services, create_app
 from api.migrate import upgrade
 from catalog.search.base import SearchIndex
-from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import Database, make_engine
 from core.settings import get_settings
 from matching.matrix import MatrixStore
-from tests.factories import World, build_world
+from tests.factories import ENGINES, World, build_world, new_search_index
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -57,6 +55,29 @@ def database_url(
         url = _fresh_postgres_database(POSTGRES_URL, f"citydeal_test_{worker_id}")
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[str]:
+    """A database of the module's own, migrated and committed to for real, on the same
+    backend as ``database_url``: for read-only data built once per module and shared by
+    its tests (each test's own transaction cannot hold data across tests)."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'module.db'}"
+        upgrade(url)
+        yield url
+        return
+    assert POSTGRES_URL is not None
+    name = f"citydeal_module_{worker_id}"
+    url = _fresh_postgres_database(POSTGRES_URL, name)
+    upgrade(url)
+    yield url
+    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -92,21 +113,10 @@ def world(session: Session) -> World:
     return world
 
 
-MEILI_URL = os.environ.get("CITYDEAL_MEILI_URL")
-ENGINES = ["tantivy", "meilisearch"]
-
-
 @pytest.fixture(params=ENGINES)
 def search_index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchIndex]:
     """Each available engine in turn, empty, for one test."""
-    if request.param == "tantivy":
-        index: SearchIndex = TantivyIndex(tmp_path / "search")
-    else:
-        if not MEILI_URL:
-            pytest.skip("Meilisearch contract tests need CITYDEAL_MEILI_URL (no server here)")
-        index = MeiliIndex(
-            MEILI_URL, os.environ.get("CITYDEAL_MEILI_KEY"), index_uid=f"test_{uuid.uuid4().hex}"
-        )
+    index = new_search_index(request.param, tmp_path / "search")
     yield index
     index.close()
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import MetaData, select
 from sqlmodel import Session, col
 
 from api.tables import metadata
 from catalog.models import City, Organisation, SmartBlock
 from catalog.organisations import issue_key
+from catalog.search.base import SearchIndex
+from catalog.search.meili_engine import MeiliIndex
+from catalog.search.tantivy_engine import TantivyIndex
 from core.principal import OrganisationKind, Principal, Role
 
 
@@ -234,3 +241,19 @@ async def with_version(client: Any, url: str, headers: dict[str, str]) -> dict[s
     assert current.status_code == 200, current.text
     etag: str = current.headers["ETag"]
     return headers | {"If-Match": etag}
+
+
+MEILI_URL = os.environ.get("CITYDEAL_MEILI_URL")
+ENGINES = ["tantivy", "meilisearch"]
+
+
+def new_search_index(engine: str, directory: Path) -> SearchIndex:
+    """An empty index of ``engine``; Meilisearch tests are skipped, saying so, without a
+    server (none can be installed on these machines)."""
+    if engine == "tantivy":
+        return TantivyIndex(directory)
+    if not MEILI_URL:
+        pytest.skip("Meilisearch contract tests need CITYDEAL_MEILI_URL (no server here)")
+    return MeiliIndex(
+        MEILI_URL, os.environ.get("CITYDEAL_MEILI_KEY"), index_uid=f"test_{uuid.uuid4().hex}"
+    )

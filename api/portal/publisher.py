@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlmodel import Session
 
 from api.deps import SessionDep, writes
+from api.errors import Rejected
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
 from catalog import browse, readmodel
 from catalog import service as catalog_service
@@ -192,9 +193,8 @@ def edit_listing(
         errors = {str(e["loc"][0]): e["msg"] for e in exc.errors()}
     except AppError as exc:
         errors = {exc.field or "form": exc.message}
-    if errors:
-        session.rollback()  # nothing of a rejected edit may be committed
-        return _edit_page(request, stored, principal, values=values, errors=errors)
+    if errors:  # nothing of a rejected edit may be committed: raising rolls it back
+        raise Rejected(_edit_page(request, stored, principal, values=values, errors=errors))
     return RedirectResponse("/dashboard?notice=saved", status_code=303)
 
 

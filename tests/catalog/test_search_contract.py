@@ -12,10 +12,22 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlmodel import Session
 
 from api.deps import get_search_index
+from api.main import build_services, create_app
 from catalog.search.base import SearchIndex
-from tests.factories import World, auth, listing_payload, with_version
+from core.db import Database, make_engine
+from core.settings import get_settings
+from tests.factories import (
+    ENGINES,
+    World,
+    auth,
+    build_world,
+    listing_payload,
+    new_search_index,
+    with_version,
+)
 
 NS = "nakhon-sawan"
 INFRA: dict[str, Any] = {"kind": "infrastructure", "how_to_invest": [], "smart_block": None}
@@ -125,8 +137,7 @@ async def engine_client(
         yield client
 
 
-@pytest.fixture
-async def catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
+async def _publish_catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
     keys = {"ns": world.nakhon_sawan_key, "rayong": world.rayong_key}
     for owner, fields in CATALOGUE:
         overrides = {"smart_block": None} if owner == "rayong" else {}
@@ -144,6 +155,33 @@ async def catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.Asy
         await engine_client.post("/v1/listings", json=draft, headers=auth(world.nakhon_sawan_key))
     ).status_code == 201
     return engine_client
+
+
+@pytest.fixture
+async def catalogue(engine_client: httpx.AsyncClient, world: World) -> httpx.AsyncClient:
+    """The catalogue in the test's own transaction: for tests that change it."""
+    return await _publish_catalogue(engine_client, world)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+async def shared(
+    request: pytest.FixtureRequest,
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The same catalogue, built once per module and engine in a database of the module's
+    own, for the tests that only read it."""
+    index = new_search_index(request.param, tmp_path_factory.mktemp("shared-search"))
+    engine = make_engine(module_database_url)
+    with Session(engine) as session:
+        world = build_world(session)
+        session.commit()
+    services = build_services(get_settings(), database=Database(engine), search=index)
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield await _publish_catalogue(client, world)
+    index.close()
+    engine.dispose()
 
 
 async def _search(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -177,10 +215,8 @@ async def _slugs(client: httpx.AsyncClient, **params: Any) -> list[str]:
         ("secret", []),
     ],
 )
-async def test_text_matching(
-    catalogue: httpx.AsyncClient, q: str, expected: list[str] | None
-) -> None:
-    found = await _slugs(catalogue, q=q)
+async def test_text_matching(shared: httpx.AsyncClient, q: str, expected: list[str] | None) -> None:
+    found = await _slugs(shared, q=q)
     if expected is None:
         assert {"fish-balls", "smart-poles", "downstream-wastewater", "polar-cold-store"} <= set(
             found
@@ -190,22 +226,22 @@ async def test_text_matching(
         assert sorted(found) == sorted(expected)
 
 
-async def test_plural_and_title_boost(catalogue: httpx.AsyncClient) -> None:
+async def test_plural_and_title_boost(shared: httpx.AsyncClient) -> None:
     # "factories" is in the cold store's summary; "factory" is in the fish-ball title.
-    found = await _slugs(catalogue, q="factories")
+    found = await _slugs(shared, q="factories")
     assert found[:2] == ["fish-balls", "polar-cold-store"]
 
 
-async def test_exact_match_ranks_above_typo(catalogue: httpx.AsyncClient) -> None:
-    found = await _slugs(catalogue, q="solar ")  # finished word: no prefix matching
+async def test_exact_match_ranks_above_typo(shared: httpx.AsyncClient) -> None:
+    found = await _slugs(shared, q="solar ")  # finished word: no prefix matching
     assert found[0] == "rayong-solar"
     assert "polar-cold-store" in found  # one typo away
 
 
-async def test_last_word_matches_as_prefix(catalogue: httpx.AsyncClient) -> None:
-    assert "fish-balls" in await _slugs(catalogue, q="fish facto")
-    assert await _slugs(catalogue, q="elec") == ["rayong-e-bus"]
-    assert await _slugs(catalogue, q="elec ") == []  # a finished word is not a prefix
+async def test_last_word_matches_as_prefix(shared: httpx.AsyncClient) -> None:
+    assert "fish-balls" in await _slugs(shared, q="fish facto")
+    assert await _slugs(shared, q="elec") == ["rayong-e-bus"]
+    assert await _slugs(shared, q="elec ") == []  # a finished word is not a prefix
 
 
 @pytest.mark.parametrize(
@@ -225,24 +261,24 @@ async def test_last_word_matches_as_prefix(catalogue: httpx.AsyncClient) -> None
     ],
 )
 async def test_filters(
-    catalogue: httpx.AsyncClient, params: dict[str, Any], expected: list[str]
+    shared: httpx.AsyncClient, params: dict[str, Any], expected: list[str]
 ) -> None:
-    assert sorted(await _slugs(catalogue, **params)) == expected
+    assert sorted(await _slugs(shared, **params)) == expected
 
 
-async def test_facets_count_the_filtered_result(catalogue: httpx.AsyncClient) -> None:
-    everything = await _search(catalogue)
+async def test_facets_count_the_filtered_result(shared: httpx.AsyncClient) -> None:
+    everything = await _search(shared)
     assert everything["count"] == 6
     assert everything["facets"]["kind"] == {"infrastructure": 4, "trade": 2}
     assert everything["facets"]["city"] == {"nakhon-sawan": 4, "rayong": 2}
     assert everything["facets"]["model"]["ppp"] == 3
-    in_rayong = await _search(catalogue, city="rayong")
+    in_rayong = await _search(shared, city="rayong")
     assert in_rayong["facets"]["sector"] == {"public-transport": 1, "renewable-energy": 1}
     assert in_rayong["facets"]["province"] == {"21": 2}
 
 
-async def test_sorting_and_pagination(catalogue: httpx.AsyncClient) -> None:
-    ascending = await _slugs(catalogue, sort="capital_asc")
+async def test_sorting_and_pagination(shared: httpx.AsyncClient) -> None:
+    ascending = await _slugs(shared, sort="capital_asc")
     assert ascending == [
         "fish-balls",
         "polar-cold-store",
@@ -251,24 +287,24 @@ async def test_sorting_and_pagination(catalogue: httpx.AsyncClient) -> None:
         "downstream-wastewater",
         "rayong-e-bus",
     ]
-    descending = await _slugs(catalogue, sort="capital_desc")
+    descending = await _slugs(shared, sort="capital_desc")
     assert descending[0] == "rayong-e-bus"
-    newest = await _slugs(catalogue)  # empty query browses newest first
+    newest = await _slugs(shared)  # empty query browses newest first
     assert newest[0] == "rayong-solar"
     pages = []
     for offset in (0, 4):
-        page = await _search(catalogue, sort="capital_asc", limit=4, offset=offset)
+        page = await _search(shared, sort="capital_asc", limit=4, offset=offset)
         assert page["count"] == 6
         pages += [hit["listing"]["slug"] for hit in page["hits"]]
     assert pages == ascending
 
 
-async def test_highlights_mark_matches_and_escape_text(catalogue: httpx.AsyncClient) -> None:
-    hits = (await _search(catalogue, q="ลูกชิ้น"))["hits"]
+async def test_highlights_mark_matches_and_escape_text(shared: httpx.AsyncClient) -> None:
+    hits = (await _search(shared, q="ลูกชิ้น"))["hits"]
     assert hits[0]["highlights"]["title_th"] == "โรงงานผลิต<mark>ลูกชิ้น</mark>ปลา"
-    solar = (await _search(catalogue, q="solar"))["hits"][0]
+    solar = (await _search(shared, q="solar"))["hits"][0]
     assert solar["highlights"]["title_en"] == "<mark>Solar</mark> rooftops &lt;b&gt;now&lt;/b&gt;"
-    typo = (await _search(catalogue, q="fihsball"))["hits"][0]
+    typo = (await _search(shared, q="fihsball"))["hits"][0]
     assert "<mark>Fish-ball</mark>" in typo["highlights"]["title_en"]
 
 
