@@ -94,3 +94,12 @@ def serve(
 
 def _answers(base: str) -> bool:
     return httpx.get(f"{base}/v1/provinces", timeout=1).status_code == 200
+
+
+def seeded(env: dict[str, str], *, publisher_of: str) -> str:
+    """Migrate and seed the database of ``env``; returns a new publisher key of the
+    organisation ``publisher_of``."""
+    citydeal(env, "db", "upgrade")
+    citydeal(env, "seed")
+    issued = citydeal(env, "keys", "create", "--org", publisher_of, "--role", "publisher")
+    return issued.strip().splitlines()[-1]

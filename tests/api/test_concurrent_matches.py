@@ -34,7 +34,7 @@ import httpx
 import pytest
 
 from tests.factories import auth, listing_payload
-from tests.live import citydeal, environment, serve
+from tests.live import environment, seeded, serve
 
 pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
@@ -62,18 +62,11 @@ class Seeded:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+def seeded_app(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     """A fresh SQLite database, upgraded and seeded, and a publisher key for Nakhon Sawan."""
     root = tmp_path_factory.mktemp("concurrent-matches")
     env = environment(root, PYTHONUNBUFFERED="1")
-    citydeal(env, "db", "upgrade")
-    citydeal(env, "seed")
-    key = (
-        citydeal(env, "keys", "create", "--org", "nakhon-sawan-development", "--role", "publisher")
-        .strip()
-        .splitlines()[-1]
-    )
-    return Seeded(root, env, key)
+    return Seeded(root, env, seeded(env, publisher_of="nakhon-sawan-development"))
 
 
 def _ranks_listings(base: str) -> bool:
@@ -127,14 +120,14 @@ def _matches(base: str, count: int) -> tuple[list[int | str], int]:
     return [status for status, _ in answers], sum(found for _, found in answers)
 
 
-def test_matches_do_not_wait_for_the_write_lock(seeded: Seeded) -> None:
+def test_matches_do_not_wait_for_the_write_lock(seeded_app: Seeded) -> None:
     writes = Writes(statuses=[], times=[])
     stop = threading.Event()
 
-    with serve(seeded.env, seeded.root, workers=2, ready=_ranks_listings) as base:
+    with serve(seeded_app.env, seeded_app.root, workers=2, ready=_ranks_listings) as base:
         # 1. Matches while another client keeps writing.
         writer = threading.Thread(
-            target=_keep_writing, args=(base, seeded.publisher_key, stop, writes), daemon=True
+            target=_keep_writing, args=(base, seeded_app.publisher_key, stop, writes), daemon=True
         )
         writer.start()
         deadline = time.monotonic() + 30
@@ -151,7 +144,7 @@ def test_matches_do_not_wait_for_the_write_lock(seeded: Seeded) -> None:
         # as they take. A read-only unit of work never asks for it (WAL readers do not
         # wait for a writer); one opened to write would wait SQLite's busy timeout (10 s)
         # and then fail with "database is locked". This half does not depend on timing.
-        holder = sqlite3.connect(seeded.root / "live.db", timeout=TIMEOUT, isolation_level=None)
+        holder = sqlite3.connect(seeded_app.root / "live.db", timeout=TIMEOUT, isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")
             locked_statuses, locked_hits = _matches(base, LOCKED_MATCHES)
@@ -159,7 +152,7 @@ def test_matches_do_not_wait_for_the_write_lock(seeded: Seeded) -> None:
         finally:
             holder.close()
 
-    log = (seeded.root / "server.log").read_text()  # written by serve(); complete now
+    log = (seeded_app.root / "server.log").read_text()  # written by serve(); complete now
     failed = [status for status in statuses if status != 200]
     failed_locked = [status for status in locked_statuses if status != 200]
     failed_writes = [status for status in writes.statuses if status != 201]

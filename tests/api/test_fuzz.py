@@ -9,20 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import citydeal, environment, serve
+from tests.live import environment, seeded, serve
 
 pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
 
 def test_generated_requests_never_get_a_server_error(tmp_path: Path) -> None:
     env = environment(tmp_path)
-    citydeal(env, "db", "upgrade")
-    citydeal(env, "seed")
-    key = (
-        citydeal(env, "keys", "create", "--org", "nakhon-sawan-development", "--role", "publisher")
-        .strip()
-        .splitlines()[-1]
-    )
+    key = seeded(env, publisher_of="nakhon-sawan-development")
     with serve(env, tmp_path) as base:
         run = subprocess.run(
             [

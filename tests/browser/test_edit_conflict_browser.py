@@ -8,83 +8,15 @@ module serves its own seeded database. Screenshots go to ``test-artifacts/screen
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.live import citydeal, environment, serve
+from tests.browser.conftest import BROWSER_TESTS, shot
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 SLUG = "patong-smart-beach-safety"  # a seeded draft of Patong
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.live_server,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-        reason="browser tests need Debian's chromium "
-        "(apt-get install chromium fonts-thai-tlwg-ttf)",
-    ),
-]
-
-
-def _has_seed_results(base: str) -> bool:
-    return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A seeded app served by uvicorn on a free port, and a publisher key for Patong."""
-    root = tmp_path_factory.mktemp("live")
-    env = environment(root, CITYDEAL_SEARCH_SYNC_SECONDS="0.5")
-    citydeal(env, "db", "upgrade")
-    citydeal(env, "seed")
-    key = (
-        citydeal(env, "keys", "create", "--org", "patong-municipality", "--role", "publisher")
-        .strip()
-        .splitlines()[-1]
-    )
-    with serve(env, root, ready=_has_seed_results) as base:
-        yield {"base": base, "key": key}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    """One browser context: one user, whose tabs share the session cookie."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    yield context
-    context.close()
-
-
-def _shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_TESTS
 
 
 def _stored(live: dict[str, str]) -> dict[str, Any]:
@@ -195,7 +127,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     stored = _stored(live)
     assert stored["summary_en"] == summary_a
     assert stored["title_en"] == old_title
-    _shot(tab_b, "edit-conflict-summary")
+    shot(tab_b, "edit-conflict-summary")
 
     # 4) Tab B saves again, taking tab A's summary (preselected): both changes are kept.
     _save_expecting_saved(tab_b)
@@ -221,7 +153,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     assert not _radio(tab_b, "title_en", "mine").is_checked()
     assert tab_b.input_value("#title_en") == "B title"
     assert _stored(live)["title_en"] == "A title"
-    _shot(tab_b, "edit-conflict-both-changed")
+    shot(tab_b, "edit-conflict-both-changed")
 
     # Saving without choosing: still the conflict, now with an error; nothing saved.
     _save_expecting_conflict(tab_b)
@@ -231,7 +163,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     assert title.locator("p.error").is_visible()
     assert tab_b.input_value("#title_en") == "B title"
     assert _stored(live)["title_en"] == "A title"
-    _shot(tab_b, "edit-conflict-choose-one")
+    shot(tab_b, "edit-conflict-choose-one")
 
     # Keeping mine: saved.
     _radio(tab_b, "title_en", "mine").check()

@@ -1,0 +1,82 @@
+"""What the browser tests share: a seeded app on a real port, headless Chromium from
+Debian (never ``playwright install``), screenshots under ``test-artifacts/screenshots/``."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.live import environment, seeded, serve
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.live_server,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+        reason="browser tests need Debian's chromium "
+        "(apt-get install chromium fonts-thai-tlwg-ttf)",
+    ),
+]
+
+
+def _has_seed_results(base: str) -> bool:
+    return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A seeded app served by uvicorn on a free port, and a publisher key for Patong."""
+    root = tmp_path_factory.mktemp("live")
+    env = environment(root, CITYDEAL_SEARCH_SYNC_SECONDS="0.5")
+    key = seeded(env, publisher_of="patong-municipality")
+    with serve(env, root, ready=_has_seed_results) as base:
+        yield {"base": base, "key": key}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="th-TH")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """One browser context: one user, whose tabs share the session cookie."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    yield context
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
