@@ -10,6 +10,18 @@ from catalog.taxonomy import ListingStatus
 from core.errors import Forbidden
 from core.principal import Principal, Role
 
+MAX_ID = 2**31 - 1  # ids are 4-byte integers on PostgreSQL
+
+
+def listing_ref(ref: str) -> int | str | None:
+    """A listing reference as the database can look it up: an id (ASCII digits within the
+    id column's range), else a slug; None for digits no id can have (so: not found)."""
+    if ref.isascii() and ref.isdigit():
+        number = int(ref)
+        return number if number <= MAX_ID else None
+    return ref
+
+
 PUBLISHED = frozenset({ListingStatus.published.value})
 EVER_PUBLISHED = frozenset({ListingStatus.published.value, ListingStatus.archived.value})
 

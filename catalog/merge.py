@@ -12,14 +12,14 @@ class FieldChange:
     """A field someone else changed since the editor's version."""
 
     name: str
-    old: str  # the value the editor started from
+    old: str | None  # the value the editor started from (None: not known)
     theirs: str  # the value saved meanwhile
     mine: str  # what the editor typed
 
     @property
     def both_changed(self) -> bool:
         """The editor changed it too, to something else: only they can choose."""
-        return self.mine not in (self.old, self.theirs)
+        return self.mine != self.theirs and (self.old is None or self.mine != self.old)
 
 
 def changes_since(
@@ -36,5 +36,5 @@ def changes_since(
         old = original.get(name)
         if old == theirs[name] or mine[name] == theirs[name]:
             continue
-        changed.append(FieldChange(name, old if old is not None else "", theirs[name], mine[name]))
+        changed.append(FieldChange(name, old, theirs[name], mine[name]))
     return changed

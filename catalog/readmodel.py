@@ -19,7 +19,7 @@ from sqlalchemy import select as sql_select
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col
 
-from catalog.access import PUBLISHED, may_read_listing
+from catalog.access import PUBLISHED, listing_ref, may_read_listing
 from catalog.models import (
     Checkpoint,
     City,
@@ -125,10 +125,6 @@ _PUBLIC = TypeAdapter(list[ListingPublic])
 _SUMMARIES = TypeAdapter(list[ListingSummary])
 
 
-def _ref_param(ref: str) -> int | str:
-    return int(ref) if ref.isdigit() else ref
-
-
 def find_public_listing(
     session: Session,
     *,
@@ -139,8 +135,9 @@ def find_public_listing(
     """A listing by numeric id or slug in its public shape; in other statuses than
     ``public_statuses`` only for its organisation (else 404): the pitch page's and the
     API's reading path."""
-    statement = _PUBLIC_BY_ID_SQL if ref.isdigit() else _PUBLIC_BY_SLUG_SQL
-    row = read_rows(session, statement, {"ref": _ref_param(ref)}).mappings().first()
+    key = listing_ref(ref)
+    statement = _PUBLIC_BY_ID_SQL if isinstance(key, int) else _PUBLIC_BY_SLUG_SQL
+    row = read_rows(session, statement, {"ref": key}).mappings().first() if key else None
     if row is None or not may_read_listing(
         viewer,
         status=row["status"],

@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
-from catalog.access import PUBLISHED, ensure_can_edit_listing, may_read_listing
+from catalog.access import PUBLISHED, ensure_can_edit_listing, listing_ref, may_read_listing
 from catalog.geography import get_city, get_smart_block
 from catalog.models import (
     Checkpoint,
@@ -28,6 +28,7 @@ from catalog.schemas import CheckpointUpdate, ListingCreate, ListingUpdate
 from catalog.taxonomy import CheckpointStatus, ListingKind, ListingStatus
 from core.db import claim_version, unique_slug, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.formatting import bangkok_date
 from core.principal import Principal, Role
 
 CHECKPOINT_MONTHS = (6, 12)
@@ -53,8 +54,9 @@ def find_listing(
 ) -> Listing:
     """A listing by numeric id or slug; in other statuses than ``public_statuses`` only
     for its organisation (else 404, so that its existence does not leak)."""
-    statement = _LISTING_BY_ID if ref.isdigit() else _LISTING_BY_SLUG
-    listing = session.exec(statement, params={"ref": int(ref) if ref.isdigit() else ref}).first()
+    key = listing_ref(ref)
+    statement = _LISTING_BY_ID if isinstance(key, int) else _LISTING_BY_SLUG
+    listing = session.exec(statement, params={"ref": key}).first() if key is not None else None
     if listing is None or not may_read_listing(
         viewer,
         status=listing.status,
@@ -146,10 +148,10 @@ def _begin_transition(
     expected_version: int,
 ) -> None:
     ensure_can_edit(listing, principal)
-    _claim_version(session, listing, expected_version)
     _check_transition(listing, target)
     if target is ListingStatus.published:
         _check_publishable(session, listing)
+    _claim_version(session, listing, expected_version)
 
 
 def _claim_version(session: Session, listing: Listing, expected_version: int) -> None:
@@ -285,7 +287,7 @@ def publish_listing(
     listing.status = ListingStatus.published
     listing.published_at = listing.published_at or now
     listing.archived_at = None
-    _ensure_checkpoints(session, listing, listing.published_at.date())
+    _ensure_checkpoints(session, listing, bangkok_date(listing.published_at))
     return _save_change(session, listing, "publish")
 
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from babel.dates import get_month_names
+
+BANGKOK = ZoneInfo("Asia/Bangkok")
+
+
+def bangkok_date(moment: datetime) -> date:
+    """The calendar day in Thailand at ``moment`` (stored in UTC): 06:00 UTC is 13:00 in
+    Bangkok, and 20:00 UTC already the next day there."""
+    return moment.astimezone(BANGKOK).date()
 
 
 class Lang(StrEnum):
@@ -46,6 +55,8 @@ def long_date(value: date | datetime | None, lang: Lang) -> str:
     """``3 พฤษภาคม พ.ศ. 2569`` (Buddhist era, as a Thai reader expects), ``3 May 2026``."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = bangkok_date(value)
     if lang is Lang.th:
         month = get_month_names("wide", locale="th_TH")[value.month]
         return f"{value.day} {month} พ.ศ. {value.year + 543}"

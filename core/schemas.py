@@ -40,8 +40,10 @@ def partial_model(
     name: str, source: type[BaseModel], *, exclude: frozenset[str] = frozenset(), doc: str = ""
 ) -> type[StrictModel]:
     """An update schema with ``source``'s fields (less ``exclude``), each optional with
-    the same constraints. A field that ``source`` lets be null may be sent as null (to
-    clear it); any other may be omitted but not set to null."""
+    the same field constraints and description. A field that ``source`` lets be null may
+    be sent as null (to clear it); any other may be omitted but not set to null.
+    ``source``'s own validators (rules across fields, such as min below max) are not
+    carried over: an update is checked against what is stored, by its service."""
     fields: dict[str, Any] = {}
     for field_name, info in source.model_fields.items():
         if field_name in exclude:

@@ -89,6 +89,10 @@ def _own_listing(session: Session, slug: str, principal: Principal) -> Listing:
     return listing
 
 
+def _sent_or(sent: str | None, fallback: str | None) -> str | None:
+    return sent if sent is not None else fallback
+
+
 def _form_values(listing: ListingPublic) -> dict[str, str]:
     """The stored listing as the form writes it."""
     return {name: str(getattr(listing, name)) for name in EDITABLE}
@@ -158,7 +162,7 @@ def edit_listing(
     typed = {name: getattr(form, name) for name in EDITABLE}
     same_version = form.version == stored.version
     original: dict[str, str | None] = {
-        name: getattr(form, f"original_{name}") or (theirs[name] if same_version else None)
+        name: _sent_or(getattr(form, f"original_{name}"), theirs[name] if same_version else None)
         for name in EDITABLE
     }
     changes = changes_since(EDITABLE, original=original, mine=typed, theirs=theirs)

@@ -152,3 +152,13 @@ async def test_unknown_listing_and_routes_are_404(client: httpx.AsyncClient, wor
         assert response.json()["error"] == "not_found"
     weird = await client.get("/v1/listings/%00drop")
     assert weird.status_code in (404, 422)
+
+
+async def test_numeric_refs_beyond_any_id_are_not_found(client: httpx.AsyncClient) -> None:
+    for ref in ("2147483648", "9" * 25):
+        response = await client.get(f"/v1/listings/{ref}")
+        assert response.status_code == 404, response.text
+        assert response.json()["field"] == "listing"
+    page = await client.get("/listings/" + "9" * 40)
+    assert page.status_code == 404
+    assert "text/html" in page.headers["content-type"]
