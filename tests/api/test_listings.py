@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import datetime
 
 import httpx
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, select
 
 from catalog.models import ListingChange
+from core.formatting import bangkok_date
 from tests.factories import World, auth, listing_payload, with_version
 
 
@@ -68,7 +69,8 @@ async def test_publish_makes_it_public_and_schedules_checkpoints(
     published = (await _publish(client, world.nakhon_sawan_key, "fish-ball-factory")).json()
     assert published["status"] == "published"
     assert published["version"] == 2
-    published_on = date.fromisoformat(published["published_at"][:10])
+    # Checkpoints count from the day of publication in Thailand, not in UTC.
+    published_on = bangkok_date(datetime.fromisoformat(published["published_at"]))
     assert [(c["months"], c["due_on"], c["status"]) for c in published["checkpoints"]] == [
         (6, (published_on + relativedelta(months=6)).isoformat(), "pending"),
         (12, (published_on + relativedelta(months=12)).isoformat(), "pending"),
