@@ -185,6 +185,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "take_theirs": ("ใช้ค่าที่ผู้อื่นบันทึก", "Take theirs"),
     "keep_mine": ("ใช้ค่าของฉัน", "Keep mine"),
     "choose_one": ("โปรดเลือกค่าที่จะใช้", "Choose which value to keep"),
+    "showing_results_for": ("แสดงผลสำหรับ", "Showing results for"),
+    "words_left_out": ("คำที่ไม่ได้ใช้ค้นหา", "words left out"),
+    "most_words_first": (
+        "ไม่มีโครงการที่มีครบทุกคำ จึงแสดงโครงการที่มีคำตรงมากที่สุดก่อน",
+        "no listing has every word: those with the most come first",
+    ),
 }
 
 

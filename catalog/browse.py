@@ -130,6 +130,9 @@ def search_catalogue(
         limit=params.limit,
         offset=params.offset,
         engine=index.name,
+        words=list(result.words),
+        dropped_words=list(result.dropped),
+        all_words_matched=result.all_words,
     )
 
 

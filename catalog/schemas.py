@@ -361,6 +361,15 @@ class SearchResponse(BaseModel):
     limit: int
     offset: int
     engine: str
+    words: list[str] = Field(default=[], description="The query's words, as searched for.")
+    dropped_words: list[str] = Field(
+        default=[], description="Stop words left out, and words no listing contains."
+    )
+    all_words_matched: bool = Field(
+        default=True,
+        description="False when too few listings hold every word: those holding most of "
+        "them come first (a long question still finds its listing).",
+    )
 
 
 class OwnListingFilters(StrictModel):

@@ -11,6 +11,10 @@ from catalog.search.analysis import AnalysedQuery, analyse_query
 
 FACETS = ("kind", "sector", "province", "city", "stage", "model")
 DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
+# Shorter queries keep every word required: two words are a request for both (รถเมล์ไฟฟ้า,
+# electric bus: a listing with only one of them is another thing). From three words on,
+# when too few listings hold them all, listings holding most of them follow.
+MIN_WORDS_TO_RELAX = 3
 
 
 class SearchSort(StrEnum):
@@ -70,6 +74,8 @@ class SearchDocument:
     title_terms: str  # analysed, space-separated
     summary_terms: str
     body_terms: str
+    parts_terms: str = ""  # dictionary words inside Thai compounds (โรงสีข้าว: โรงสี ข้าว)
+    skeleton_terms: str = ""  # Thai words without tone marks, confusable vowels folded
     # the words of each display field with their spans, for highlighting without re-analysis
     display_spans: dict[str, tuple[list[str], list[int], list[int]]] = field(
         default_factory=dict, compare=False
@@ -89,6 +95,9 @@ class SearchResult:
     hits: list[SearchHit]
     total: int
     facets: dict[str, dict[str, int]]
+    words: tuple[str, ...] = ()  # the query words searched for
+    dropped: tuple[str, ...] = ()  # stop words, and words no listing contains
+    all_words: bool = True  # False: not enough listings have every word; most come first
 
 
 ProgressCallback = Callable[[int], None]

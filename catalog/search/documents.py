@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from catalog.models import City, Listing, ListingModel, Province, SmartBlock
-from catalog.search.analysis import analysed, word_spans
+from catalog.search.analysis import analysed, normalise_text, thai_expansions, word_spans
 from catalog.search.base import DISPLAY_FIELDS, SearchDocument
 from catalog.taxonomy import (
     KIND_LABELS,
@@ -135,8 +135,13 @@ def search_document(listing: ListingText, place: Place) -> SearchDocument:
         STAGE_LABELS[Stage(listing.stage)],
         REGION_LABELS[place.region],
     )
-    spans = {name: word_spans(getattr(listing, name)) for name in DISPLAY_FIELDS}
+    shown = {name: normalise_text(getattr(listing, name)) for name in DISPLAY_FIELDS}
+    spans = {name: word_spans(text) for name, text in shown.items()}
     body = f"{listing.description_th} {listing.description_en} {' '.join(place.names)}"
+    title_terms = spans["title_th"][0] + spans["title_en"][0]
+    summary_terms = spans["summary_th"][0] + spans["summary_en"][0]
+    body_terms = analysed(f"{body} {vocabulary}")
+    parts, skeletons = thai_expansions([*title_terms, *summary_terms, *body_terms.split(" ")])
     return SearchDocument(
         id=listing.id,
         slug=listing.slug,
@@ -151,13 +156,15 @@ def search_document(listing: ListingText, place: Place) -> SearchDocument:
         capital_min=listing.capital_min,
         capital_max=listing.capital_max,
         published_ts=listing.published_ts,
-        title_th=listing.title_th,
-        title_en=listing.title_en,
-        summary_th=listing.summary_th,
-        summary_en=listing.summary_en,
-        title_terms=" ".join(spans["title_th"][0] + spans["title_en"][0]),
-        summary_terms=" ".join(spans["summary_th"][0] + spans["summary_en"][0]),
-        body_terms=analysed(f"{body} {vocabulary}"),
+        title_th=shown["title_th"],
+        title_en=shown["title_en"],
+        summary_th=shown["summary_th"],
+        summary_en=shown["summary_en"],
+        title_terms=" ".join(title_terms),
+        summary_terms=" ".join(summary_terms),
+        body_terms=body_terms,
+        parts_terms=parts,
+        skeleton_terms=skeletons,
         display_spans=spans,
     )
 

@@ -16,6 +16,7 @@ from meilisearch.errors import MeilisearchError
 
 from catalog.search.base import (
     DISPLAY_FIELDS,
+    MIN_WORDS_TO_RELAX,
     ProgressCallback,
     SearchDocument,
     SearchFilters,
@@ -40,7 +41,13 @@ TASK_TIMEOUT_MS = 5_000
 
 INDEX_SETTINGS: dict[str, Any] = {
     # Order matters: Meilisearch's "attribute" rule ranks earlier attributes higher.
-    "searchableAttributes": ["title_terms", "summary_terms", "body_terms"],
+    "searchableAttributes": [
+        "title_terms",
+        "summary_terms",
+        "body_terms",
+        "parts_terms",  # words inside Thai compounds, below the words themselves
+        "skeleton_terms",  # Thai words without tone marks: misspellings, ranked last
+    ],
     "filterableAttributes": [
         "kind",
         "sector",
@@ -106,7 +113,10 @@ def search_parameters(query: SearchQuery) -> tuple[str, dict[str, Any]]:
         "offset": query.offset,
         "filter": filter_expression(query.filters),
         "sort": sort_expression(query.sort, not analysed.is_empty),
-        "matchingStrategy": "all",
+        # Every word for short queries; with three words or more, Meilisearch drops the
+        # rarest-matching words until the page fills, as the embedded engine ranks by
+        # how many words a listing holds.
+        "matchingStrategy": "all" if len(analysed.terms) < MIN_WORDS_TO_RELAX else "frequency",
         "attributesToRetrieve": ["id", "slug", *DISPLAY_FIELDS],
     }
     if query.facets:
@@ -228,4 +238,12 @@ class MeiliIndex(SearchIndex):
             if query.facets
             else {}
         )
-        return SearchResult(hits=hits, total=int(raw.get("estimatedTotalHits", 0)), facets=facets)
+        return SearchResult(
+            hits=hits,
+            total=int(raw.get("estimatedTotalHits", 0)),
+            facets=facets,
+            words=tuple(term.term for term in analysed.terms),
+            dropped=analysed.dropped,
+            # Meilisearch does not say which words it dropped; relaxed queries say "maybe".
+            all_words=options["matchingStrategy"] == "all",
+        )

@@ -20,10 +20,11 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from catalog.search.analysis import AnalysedQuery, QueryTerm, typo_budget
+from catalog.search.analysis import AnalysedQuery, QueryTerm, thai_skeleton, typo_budget
 from catalog.search.base import (
     DISPLAY_FIELDS,
     FACETS,
+    MIN_WORDS_TO_RELAX,
     ProgressCallback,
     SearchDocument,
     SearchHit,
@@ -35,9 +36,17 @@ from catalog.search.base import (
 )
 from catalog.search.highlight import Matcher, Spans, highlights_for
 
-SCHEMA_VERSION = 4
-# Field boosts: a title match outranks a summary match, which outranks the body.
+SCHEMA_VERSION = 5
+# Field boosts: a title match outranks a summary match, which outranks the body; a word
+# found only inside a Thai compound (โรงสี in โรงสีข้าว) counts least.
 FIELD_BOOSTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+PARTS_FIELD, PARTS_BOOST = "parts", 0.5
+# Thai words without tone marks, confusable vowels folded: a lower-ranked expansion.
+SKELETON_FIELD = "skeleton"
+THAI_FUZZY_MIN_CHARS = 5  # one edit allowed in Thai words this long, as a typo
+# When not every word is found together, documents rank by how many query words they
+# contain (each worth this much, far above any BM25 score), then by BM25.
+WORD_SCORE = 1000.0
 # Typo and prefix expansion runs on one field holding all the words (document ids only):
 # expanding a term's automaton once instead of once per field is most of a query's cost.
 EXPANSION_FIELD = "words"
@@ -78,9 +87,10 @@ def _unpack_spans(words: dict[str, str], packed: bytes) -> dict[str, Spans]:
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", stored=True, indexed=True, fast=True)
-    for name in FIELD_BOOSTS:
+    for name in (*FIELD_BOOSTS, PARTS_FIELD):
         builder.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
-    builder.add_text_field(EXPANSION_FIELD, tokenizer_name="whitespace", index_option="basic")
+    for name in (EXPANSION_FIELD, SKELETON_FIELD):
+        builder.add_text_field(name, tokenizer_name="whitespace", index_option="basic")
     for name in (*KEYWORD_FIELDS, "sector_path", "model"):
         builder.add_text_field(name, tokenizer_name="raw", fast=True)
     for name in ("capital_min", "capital_max", "published_ts"):
@@ -133,6 +143,8 @@ class TantivyIndex(SearchIndex):
         document.add_text("title", doc.title_terms)
         document.add_text("summary", doc.summary_terms)
         document.add_text("body", doc.body_terms)
+        document.add_text(PARTS_FIELD, doc.parts_terms)
+        document.add_text(SKELETON_FIELD, doc.skeleton_terms)
         document.add_text(
             EXPANSION_FIELD, f"{doc.title_terms} {doc.summary_terms} {doc.body_terms}"
         )
@@ -222,7 +234,18 @@ class TantivyIndex(SearchIndex):
             (Occur.Should, Query.boost_query(Query.term_query(self._schema, field, term.term), b))
             for field, b in FIELD_BOOSTS.items()
         ]
-        if loose and term.typos:
+        if term.thai:
+            parts = Query.term_query(self._schema, PARTS_FIELD, term.term)
+            clauses.append((Occur.Should, Query.boost_query(parts, PARTS_BOOST)))
+        if loose:
+            clauses += [(Occur.Should, clause) for clause in self._expansions(term)]
+        return Query.boolean_query(clauses)
+
+    def _expansions(self, term: QueryTerm) -> list[Query]:
+        """Lower-ranked ways a term may match: typos, the word being typed as a prefix,
+        and for Thai a word spelt without its tone marks or with a confusable vowel."""
+        found = []
+        if term.typos:
             typo = Query.fuzzy_term_query(
                 self._schema,
                 EXPANSION_FIELD,
@@ -230,8 +253,14 @@ class TantivyIndex(SearchIndex):
                 distance=term.typos,
                 transposition_cost_one=True,
             )
-            clauses.append((Occur.Should, Query.boost_query(typo, TYPO_WEIGHT)))
-        if loose and term.prefix:
+            found.append(Query.boost_query(typo, TYPO_WEIGHT))
+        if term.thai:
+            skeleton = Query.term_query(self._schema, SKELETON_FIELD, thai_skeleton(term.term))
+            found.append(Query.boost_query(skeleton, TYPO_WEIGHT))
+            if len(term.term) >= THAI_FUZZY_MIN_CHARS and not term.prefix:
+                near = Query.fuzzy_term_query(self._schema, EXPANSION_FIELD, term.term, distance=1)
+                found.append(Query.boost_query(near, TYPO_WEIGHT))
+        if term.prefix:
             # One typo at most in a word still being typed: two would match too much, and
             # is the costliest expansion.
             typed = Query.fuzzy_term_query(
@@ -242,8 +271,8 @@ class TantivyIndex(SearchIndex):
                 transposition_cost_one=True,
                 prefix=True,
             )
-            clauses.append((Occur.Should, Query.boost_query(typed, PREFIX_WEIGHT)))
-        return Query.boolean_query(clauses)
+            found.append(Query.boost_query(typed, PREFIX_WEIGHT))
+        return found
 
     def _filter_clauses(self, query: SearchQuery) -> list[Query]:
         f = query.filters
@@ -276,8 +305,24 @@ class TantivyIndex(SearchIndex):
             )
         return clauses
 
-    def _query(self, query: SearchQuery, analysed: AnalysedQuery, *, loose: bool) -> Query:
-        clauses = [(Occur.Must, self._text_clause(t, loose=loose)) for t in analysed.terms]
+    def _query(
+        self, query: SearchQuery, analysed: AnalysedQuery, *, loose: bool, some: bool = False
+    ) -> Query:
+        """Every word required; or, with ``some``, any of them, scored by how many match
+        (Meilisearch's ``words`` rule) and then by BM25."""
+        if some:
+            words = [
+                Query.boolean_query(
+                    [
+                        (Occur.Should, Query.const_score_query(clause, WORD_SCORE)),
+                        (Occur.Should, clause),
+                    ]
+                )
+                for clause in (self._text_clause(t, loose=loose) for t in analysed.terms)
+            ]
+            clauses = [(Occur.Must, Query.boolean_query([(Occur.Should, w) for w in words]))]
+        else:
+            clauses = [(Occur.Must, self._text_clause(t, loose=loose)) for t in analysed.terms]
         clauses += [(Occur.Must, clause) for clause in self._filter_clauses(query)]
         if not clauses:
             return Query.all_query()
@@ -300,11 +345,19 @@ class TantivyIndex(SearchIndex):
         options: dict[str, Any] = {"count": True, "offset": query.offset}
         if order is not None:
             options |= {"order_by_field": order[0], "order": order[1]}
-        expandable = any(term.typos or term.prefix for term in analysed.terms)
+        wanted = query.offset + query.limit
+        expandable = any(term.typos or term.prefix or term.thai for term in analysed.terms)
         tantivy_query = self._query(query, analysed, loose=False)
         found = searcher.search(tantivy_query, query.limit, **options)
-        if expandable and (found.count or 0) < query.offset + query.limit:
+        if expandable and (found.count or 0) < wanted:
             tantivy_query = self._query(query, analysed, loose=True)
+            found = searcher.search(tantivy_query, query.limit, **options)
+        all_words = True
+        relax = len(analysed.terms) >= MIN_WORDS_TO_RELAX and order is None
+        if (found.count or 0) < wanted and relax:
+            # Not a page of documents with every word: rank those with most of them.
+            tantivy_query = self._query(query, analysed, loose=expandable, some=True)
+            all_words = False
             found = None  # searched below, while the facets are counted
         # Facet counting is the costliest part of a broad query; tantivy releases the GIL,
         # so it runs on a worker thread while this one collects the page.
@@ -328,7 +381,24 @@ class TantivyIndex(SearchIndex):
                 )
             )
         counts = facets.result() if facets is not None else {}
-        return SearchResult(hits=hits, total=int(found.count or 0), facets=counts)
+        return SearchResult(
+            hits=hits,
+            total=int(found.count or 0),
+            facets=counts,
+            words=tuple(term.term for term in analysed.terms),
+            dropped=analysed.dropped
+            + (self._unknown(searcher, analysed) if not (all_words and found.count) else ()),
+            all_words=all_words,
+        )
+
+    def _unknown(self, searcher: Any, analysed: AnalysedQuery) -> tuple[str, ...]:
+        """Query words no document contains, as typed or as typos, prefixes or parts."""
+        unknown = []
+        for term in analysed.terms:
+            clause = self._text_clause(term, loose=True)
+            if not searcher.search(clause, 1, count=True).count:
+                unknown.append(term.term)
+        return tuple(unknown)
 
     def _facets(self, searcher: Any, query: Query) -> dict[str, dict[str, int]]:
         spec = {name: {"terms": {"field": name, "size": 100}} for name in FACETS}

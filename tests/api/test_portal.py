@@ -325,3 +325,16 @@ async def test_organiser_reads_the_shortlist_and_plans_meetings_in_the_portal(
     after = await published.get(planned.headers["location"])
     assert "The meetings are planned" in after.text
     assert len((await published.get("/v1/events/ns-pitch-day")).json()["meetings"]) == 2
+
+
+async def test_the_catalogue_says_which_words_it_searched_for(
+    published: httpx.AsyncClient,
+) -> None:
+    page = await published.get(
+        "/", params={"q": "the fish ball factory in nakhon sawan", "lang": "en"}
+    )
+    assert page.status_code == 200
+    said = page.text.split('data-testid="query-words"', 1)[1].split("</p>", 1)[0]
+    assert "Showing results for" in said
+    assert "<s>the in</s>" in said  # stop words, left out
+    assert "/listings/fish-ball-factory" in page.text

@@ -60,12 +60,14 @@ def test_query_text_is_analysed_like_the_index() -> None:
     assert text == "โรงงาน ลูกชิ้น ปลา factory"
     assert options["limit"] == 5
     assert options["offset"] == 10
-    assert options["matchingStrategy"] == "all"
+    assert options["matchingStrategy"] == "frequency"  # four words: the most-matched first
+    assert search_parameters(SearchQuery(text="ลูกชิ้นปลา"))[1]["matchingStrategy"] == "all"
     assert options["facets"] == ["kind", "sector", "province", "city", "stage", "models"]
 
 
 def test_settings_rank_title_first_and_tolerate_typos_like_the_contract() -> None:
     assert INDEX_SETTINGS["searchableAttributes"][0] == "title_terms"
+    assert INDEX_SETTINGS["searchableAttributes"][-2:] == ["parts_terms", "skeleton_terms"]
     assert INDEX_SETTINGS["typoTolerance"]["minWordSizeForTypos"] == {"oneTypo": 5, "twoTypos": 9}
     assert set(INDEX_SETTINGS["sortableAttributes"]) == {
         "published_ts",

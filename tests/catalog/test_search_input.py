@@ -60,8 +60,11 @@ async def test_query_syntax_is_never_interpreted(published: httpx.AsyncClient, q
 
 
 async def test_query_operators_are_plain_words(published: httpx.AsyncClient) -> None:
-    response = await published.get("/v1/search", params={"q": "ลูกชิ้น NOT "})
-    assert response.json()["count"] == 0  # "not" is a word the listing lacks, not an operator
+    near = await published.get("/v1/search", params={"q": "ลูกชิ้น XOR "})
+    assert near.json()["count"] == 0  # "xor" is a word the listing lacks, not an operator
+    negated = (await published.get("/v1/search", params={"q": "ลูกชิ้น NOT "})).json()
+    assert negated["count"] == 1  # "not" is an English stop word: left out, and said so
+    assert (negated["words"], negated["dropped_words"]) == (["ลูกชิ้น"], ["not"])
     fish = await published.get("/v1/search", params={"q": "fish:ball"})  # not field syntax
     assert [h["listing"]["slug"] for h in fish.json()["hits"]] == ["fish-ball-factory"]
 
