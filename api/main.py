@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.staticfiles import StaticFiles
 
 from api.deps import Services
 from api.errors import install_error_handlers
@@ -33,6 +34,7 @@ from core.settings import Settings, get_settings
 from matching.matrix import MatrixStore
 
 log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "portal" / "static"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(matching_router)
     app.include_router(events_router)
     app.include_router(portal_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)  # outermost: it times everything inside
     return app

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, desc, func
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from catalog.geography import province_codes
+from catalog.geography import place_names, province_codes
 from catalog.models import City, Listing, ListingModel, SmartBlock
 from catalog.readmodel import published_summaries
 from catalog.schemas import (
@@ -20,9 +20,14 @@ from catalog.schemas import (
     SearchHitPublic,
     SearchParams,
     SearchResponse,
+    Suggestion,
+    SuggestionKind,
+    SuggestionsPublic,
+    SuggestParams,
 )
+from catalog.search.analysis import normalise_text
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
-from catalog.taxonomy import ListingStatus, sector_family_down
+from catalog.taxonomy import SECTOR_LABELS, Label, ListingStatus, sector_family_down
 from core.db import read_rows
 from core.errors import InvalidInput, ServiceUnavailable
 from core.principal import Principal
@@ -165,3 +170,55 @@ def published_ids_in_city(session: Session, *, slug: str) -> list[int]:
             .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
         )
     ]
+
+
+SUGGESTED_LISTINGS = 5
+
+
+def _label_matches(label: Label, typed: str) -> bool:
+    """Whether ``typed`` starts a word of the English label, or appears in the Thai one
+    (Thai has no spaces to start words at)."""
+    english = label.en.casefold()
+    return typed in label.th or english.startswith(typed) or f" {typed}" in english
+
+
+def suggest(session: Session, *, index: SearchIndex, params: SuggestParams) -> SuggestionsPublic:
+    """A few listing titles, then sectors and cities, for what has been typed so far: the
+    search box's suggestions. Listings come from the search index (the word being typed
+    matches as a prefix), names from the taxonomy and the programme's cities."""
+    typed = normalise_text(params.q).strip().casefold()
+    if not typed:
+        return SuggestionsPublic(q=params.q, data=[])
+    query = SearchQuery(text=params.q, limit=SUGGESTED_LISTINGS, facets=False)
+    try:
+        ids = [hit.id for hit in index.search(query).hits]
+    except SearchUnavailable:
+        ids = []  # names can still be suggested
+    found = [
+        Suggestion(
+            kind=SuggestionKind.listing,
+            label_th=listing.title_th,
+            label_en=listing.title_en or listing.title_th,
+            href=f"/listings/{listing.slug}",
+        )
+        for listing in published_summaries(session, ids)
+    ]
+    found += [
+        Suggestion(
+            kind=SuggestionKind.sector,
+            label_th=label.th,
+            label_en=label.en,
+            href=f"/?sector={sector.value}",
+        )
+        for sector, label in SECTOR_LABELS.items()
+        if _label_matches(label, typed)
+    ]
+    _provinces, cities = place_names(session)
+    found += [
+        Suggestion(
+            kind=SuggestionKind.city, label_th=label.th, label_en=label.en, href=f"/cities/{slug}"
+        )
+        for slug, label in sorted(cities.items())
+        if _label_matches(label, typed)
+    ]
+    return SuggestionsPublic(q=params.q, data=found[: params.limit])

@@ -376,3 +376,28 @@ class OwnListingFilters(StrictModel):
     status: ListingStatus | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
+class SuggestionKind(StrEnum):
+    listing = "listing"
+    sector = "sector"
+    city = "city"
+
+
+class SuggestParams(StrictModel):
+    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_text)] = Field(
+        default="", description="What has been typed so far, in Thai or English."
+    )
+    limit: Annotated[int, Field(ge=1, le=20)] = 8
+
+
+class Suggestion(BaseModel):
+    kind: SuggestionKind
+    label_th: str
+    label_en: str
+    href: str = Field(description="The portal page it leads to.")
+
+
+class SuggestionsPublic(BaseModel):
+    q: str
+    data: list[Suggestion]

@@ -35,6 +35,8 @@ from catalog.schemas import (
     SearchParams,
     SearchResponse,
     SectorPublic,
+    SuggestionsPublic,
+    SuggestParams,
     TaxonomyPublic,
 )
 from catalog.taxonomy import (
@@ -142,6 +144,15 @@ async def search(
     return await run_search(
         session, index, browse.search_catalogue, session, index=index, params=params
     )
+
+
+@router.get("/suggest", tags=["search"], responses=error_responses(422))
+async def suggest(
+    session: SessionDep, index: SearchDep, params: Annotated[SuggestParams, Query()]
+) -> SuggestionsPublic:
+    """Suggestions for the search box as someone types, in Thai or English: a few listing
+    titles, then matching sectors and cities, each with the page it leads to."""
+    return await run_search(session, index, browse.suggest, session, index=index, params=params)
 
 
 @router.get("/me/listings", tags=["listings"], responses=error_responses(401, 403, 422))
