@@ -37,6 +37,7 @@ class Token:
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Sara am typed as nikhahit + sara aa (a tone mark may sit on either side of nikhahit).
+_TRANSLATED = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\u3000\uff01-\uff5e]")
 _DECOMPOSED_AM = re.compile("([\u0e48-\u0e4b]?)\u0e4d([\u0e48-\u0e4b]?)\u0e32")
 _REPEATED_MARK = re.compile("([\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])\\1+")
 
@@ -45,8 +46,10 @@ def normalise_text(text: str) -> str:
     """One spelling of the same text, applied at index and at query time: NFC, composed
     sara am (U+0E33, not U+0E4D U+0E32), no zero-width characters or soft hyphens, ASCII
     for full-width Latin, and no doubled Thai marks."""
-    text = text.translate(_ZERO_WIDTH).translate(_FULL_WIDTH)
-    text = _DECOMPOSED_AM.sub(lambda m: f"{m.group(1)}{m.group(2)}\u0e33", text)
+    if _TRANSLATED.search(text):  # rare: most text has nothing to translate
+        text = text.translate(_ZERO_WIDTH).translate(_FULL_WIDTH)
+    if "\u0e4d" in text:
+        text = _DECOMPOSED_AM.sub(lambda m: f"{m.group(1)}{m.group(2)}\u0e33", text)
     return _REPEATED_MARK.sub(r"\1", unicodedata.normalize("NFC", text))
 
 
@@ -186,6 +189,9 @@ def _words(text: str, start: int, end: int) -> Iterator[tuple[str, int, int, boo
         yield previous
 
 
+_SPACED = re.compile("( )")
+
+
 def _segment_thai(text: str) -> tuple[list[re.Match[str]], str, list[str]] | None:
     """The Thai runs of ``text``, joined by spaces, and the segmenter's pieces of that.
 
@@ -198,7 +204,12 @@ def _segment_thai(text: str) -> tuple[list[re.Match[str]], str, list[str]] | Non
     found = nlpo3.segment(joined, _load_thai_dictionary()) if runs else []
     # The word list has entries with a space (``ต่าง ๆ``, ``มหาตมะ คานธี``): split them,
     # so that a space always separates two runs and no term holds one.
-    pieces = [part for piece in found for part in re.split("( )", piece) if part]
+    pieces = [
+        part
+        for piece in found
+        for part in (_SPACED.split(piece) if " " in piece and piece != " " else (piece,))
+        if part
+    ]
     return (runs, joined, pieces) if "".join(pieces) == joined else None
 
 
@@ -276,19 +287,22 @@ def terms(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=200_000)
+def _thai_expansion(word: str) -> tuple[str, str]:
+    if not is_thai(word):
+        return "", ""
+    parts = thai_parts(word)
+    return " ".join(parts), " ".join((thai_skeleton(word), *map(thai_skeleton, parts)))
+
+
 def thai_expansions(words: list[str]) -> tuple[str, str]:
     """For indexing: the parts of the Thai compounds among ``words``, and the skeletons of
-    the Thai words and their parts, each as space-separated terms."""
-    parts: list[str] = []
-    skeletons: list[str] = []
-    for word in words:
-        if not is_thai(word):
-            continue
-        own = thai_parts(word)
-        parts.extend(own)
-        skeletons.append(thai_skeleton(word))
-        skeletons.extend(map(thai_skeleton, own))
-    return " ".join(parts), " ".join(skeletons)
+    the Thai words and their parts, each as space-separated terms (each distinct word
+    once: these fields only need to say whether a listing has the word). The indexing hot
+    path: one cached lookup per distinct word, joined without a Python loop."""
+    expansions = list(zip(*map(_thai_expansion, set(words)), strict=True)) or [(), ()]
+    parts, skeletons = expansions
+    return " ".join(filter(None, parts)), " ".join(filter(None, skeletons))
 
 
 def analysed(text: str) -> str:

@@ -347,18 +347,20 @@ class TantivyIndex(SearchIndex):
             options |= {"order_by_field": order[0], "order": order[1]}
         wanted = query.offset + query.limit
         expandable = any(term.typos or term.prefix or term.thai for term in analysed.terms)
+        relax = len(analysed.terms) >= MIN_WORDS_TO_RELAX and order is None
+        all_words = True
         tantivy_query = self._query(query, analysed, loose=False)
         found = searcher.search(tantivy_query, query.limit, **options)
         if expandable and (found.count or 0) < wanted:
             tantivy_query = self._query(query, analysed, loose=True)
-            found = searcher.search(tantivy_query, query.limit, **options)
-        all_words = True
-        relax = len(analysed.terms) >= MIN_WORDS_TO_RELAX and order is None
-        if (found.count or 0) < wanted and relax:
+            # Searched below, while the facets are counted, unless its count decides
+            # whether to relax the query.
+            found = searcher.search(tantivy_query, query.limit, **options) if relax else None
+        if relax and found is not None and (found.count or 0) < wanted:
             # Not a page of documents with every word: rank those with most of them.
             tantivy_query = self._query(query, analysed, loose=expandable, some=True)
             all_words = False
-            found = None  # searched below, while the facets are counted
+            found = None
         # Facet counting is the costliest part of a broad query; tantivy releases the GIL,
         # so it runs on a worker thread while this one collects the page.
         facets = (
