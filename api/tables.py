@@ -5,11 +5,9 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-import catalog.models
-import matching.models
-import matching.pitchday.models
-
-TABLE_MODULES = (catalog.models, matching.models, matching.pitchday.models)
+import catalog.models  # noqa: F401 (imported for its tables)
+import matching.models  # noqa: F401
+import matching.pitchday.models  # noqa: F401
 
 
 def metadata() -> MetaData:

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +80,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache
-def engine_for(url: str) -> Engine:
-    """One engine (and connection pool) per URL per process."""
-    return make_engine(url)
 
 
 AFTER_COMMIT = "citydeal_after_commit"
