@@ -229,7 +229,7 @@ class TantivyIndex(SearchIndex):
     def count(self) -> int:
         return int(self._searcher().num_docs)
 
-    def _text_clause(self, term: QueryTerm, *, loose: bool) -> Query:
+    def _text_clause(self, term: QueryTerm, *, loose: bool, typos: bool = True) -> Query:
         clauses = [
             (Occur.Should, Query.boost_query(Query.term_query(self._schema, field, term.term), b))
             for field, b in FIELD_BOOSTS.items()
@@ -238,14 +238,15 @@ class TantivyIndex(SearchIndex):
             parts = Query.term_query(self._schema, PARTS_FIELD, term.term)
             clauses.append((Occur.Should, Query.boost_query(parts, PARTS_BOOST)))
         if loose:
-            clauses += [(Occur.Should, clause) for clause in self._expansions(term)]
+            clauses += [(Occur.Should, clause) for clause in self._expansions(term, typos=typos)]
         return Query.boolean_query(clauses)
 
-    def _expansions(self, term: QueryTerm) -> list[Query]:
+    def _expansions(self, term: QueryTerm, *, typos: bool = True) -> list[Query]:
         """Lower-ranked ways a term may match: typos, the word being typed as a prefix,
-        and for Thai a word spelt without its tone marks or with a confusable vowel."""
+        and for Thai a word spelt without its tone marks or with a confusable vowel
+        (``typos=False``: the prefix only)."""
         found = []
-        if term.typos:
+        if term.typos and typos:
             typo = Query.fuzzy_term_query(
                 self._schema,
                 EXPANSION_FIELD,
@@ -254,7 +255,7 @@ class TantivyIndex(SearchIndex):
                 transposition_cost_one=True,
             )
             found.append(Query.boost_query(typo, TYPO_WEIGHT))
-        if term.thai:
+        if term.thai and typos:
             skeleton = Query.term_query(self._schema, SKELETON_FIELD, thai_skeleton(term.term))
             found.append(Query.boost_query(skeleton, TYPO_WEIGHT))
             if len(term.term) >= THAI_FUZZY_MIN_CHARS and not term.prefix:
@@ -311,6 +312,8 @@ class TantivyIndex(SearchIndex):
         """Every word required; or, with ``some``, any of them, scored by how many match
         (Meilisearch's ``words`` rule) and then by BM25."""
         if some:
+            # Typos are not looked for among many words (each costs an automaton over
+            # the whole term dictionary); the word being typed still matches as a prefix.
             words = [
                 Query.boolean_query(
                     [
@@ -318,7 +321,9 @@ class TantivyIndex(SearchIndex):
                         (Occur.Should, clause),
                     ]
                 )
-                for clause in (self._text_clause(t, loose=loose) for t in analysed.terms)
+                for clause in (
+                    self._text_clause(t, loose=loose, typos=False) for t in analysed.terms
+                )
             ]
             clauses = [(Occur.Must, Query.boolean_query([(Occur.Should, w) for w in words]))]
         else:
@@ -351,15 +356,13 @@ class TantivyIndex(SearchIndex):
         all_words = True
         tantivy_query = self._query(query, analysed, loose=False)
         found = searcher.search(tantivy_query, query.limit, **options)
-        if expandable and (found.count or 0) < wanted:
-            tantivy_query = self._query(query, analysed, loose=True)
-            # Searched below, while the facets are counted, unless its count decides
-            # whether to relax the query.
-            found = searcher.search(tantivy_query, query.limit, **options) if relax else None
-        if relax and found is not None and (found.count or 0) < wanted:
+        if relax and (found.count or 0) < wanted:
             # Not a page of documents with every word: rank those with most of them.
-            tantivy_query = self._query(query, analysed, loose=expandable, some=True)
+            tantivy_query = self._query(query, analysed, loose=True, some=True)
             all_words = False
+            found = None  # searched below, while the facets are counted
+        elif expandable and (found.count or 0) < wanted:
+            tantivy_query = self._query(query, analysed, loose=True)
             found = None
         # Facet counting is the costliest part of a broad query; tantivy releases the GIL,
         # so it runs on a worker thread while this one collects the page.
@@ -394,12 +397,19 @@ class TantivyIndex(SearchIndex):
         )
 
     def _unknown(self, searcher: Any, analysed: AnalysedQuery) -> tuple[str, ...]:
-        """Query words no document contains, as typed or as typos, prefixes or parts."""
+        """Query words no document contains, as typed or as typos, prefixes or parts.
+        Exact words are looked up in the term dictionaries (no search); only a word that
+        may match through a typo or as a prefix costs a counting search."""
         unknown = []
         for term in analysed.terms:
-            clause = self._text_clause(term, loose=True)
-            if not searcher.search(clause, 1, count=True).count:
-                unknown.append(term.term)
+            if any(searcher.doc_freq(field, term.term) for field in (*FIELD_BOOSTS, PARTS_FIELD)):
+                continue
+            if term.thai and searcher.doc_freq(SKELETON_FIELD, thai_skeleton(term.term)):
+                continue
+            expansions = self._expansions(term) if term.typos or term.prefix else []
+            if any(searcher.search(clause, 1, count=True).count for clause in expansions):
+                continue
+            unknown.append(term.term)
         return tuple(unknown)
 
     def _facets(self, searcher: Any, query: Query) -> dict[str, dict[str, int]]:
