@@ -507,6 +507,27 @@ class QueryWriter:
         return result
 
 
+def long_questions(
+    raw_listings: list[RawListing], count: int = 60, seed: int = 13
+) -> list[SearchQuery]:
+    """Whole questions, as investors type them: five to ten words in a row from one
+    listing's description (Thai or English), with stop words left in. Separate from the
+    200-query mix, whose figures stay comparable across sessions."""
+    rnd = random.Random(seed)
+    questions = []
+    for _ in range(count):
+        listing = rnd.choice(raw_listings)
+        language = rnd.choice(("th", "en"))
+        text = str(listing[f"description_{language}"])  # type: ignore[literal-required]
+        words = (
+            [t.term for t in tokenize(text)] if language == "th" else _ENGLISH_WORD.findall(text)
+        )
+        size = rnd.randint(5, 10)
+        start = rnd.randrange(max(1, len(words) - size))
+        questions.append(SearchQuery(text=" ".join(words[start : start + size]) + " "))
+    return questions
+
+
 def labelled_benchmark_queries(
     raw_listings: list[RawListing], seed: int = 11
 ) -> list[tuple[str, SearchQuery]]:
