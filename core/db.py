@@ -80,8 +80,6 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-
-
 AFTER_COMMIT = "citydeal_after_commit"
 READ_ONLY = "citydeal_read_only"
 
