@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.search.analysis import analyse_query, terms, tokenize
+from catalog.search.analysis import MAX_QUERY_TERMS, analyse_query, terms, tokenize
 from tests.factories import World, create_and_publish
 
 NASTY = [
@@ -108,7 +108,7 @@ def test_analysis_is_total(text: str) -> None:
         assert term
         assert not term.isspace()
     query = analyse_query(text)
-    assert len(query.terms) <= 12
+    assert len(query.terms) <= MAX_QUERY_TERMS
 
 
 @given(
