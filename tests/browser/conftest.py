@@ -77,6 +77,21 @@ def context(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+DRAFT = "patong-smart-beach-safety"  # a seeded draft of Patong, the key's organisation
+
+
+def stored_draft(live: dict[str, str]) -> dict[str, Any]:
+    """The draft as stored, over the API (only its organisation sees a draft)."""
+    response = httpx.get(
+        f"{live['base']}/v1/listings/{DRAFT}",
+        headers={"Authorization": f"Bearer {live['key']}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    listing: dict[str, Any] = response.json()
+    return listing
+
+
 def shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -10,25 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
+from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, stored_draft
 
-from tests.browser.conftest import BROWSER_TESTS, shot
-
-SLUG = "patong-smart-beach-safety"  # a seeded draft of Patong
+SLUG = DRAFT
 
 pytestmark = BROWSER_TESTS
-
-
-def _stored(live: dict[str, str]) -> dict[str, Any]:
-    """The listing as stored, over the API (a draft: only its organisation sees it)."""
-    response = httpx.get(
-        f"{live['base']}/v1/listings/{SLUG}",
-        headers={"Authorization": f"Bearer {live['key']}"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    listing: dict[str, Any] = response.json()
-    return listing
 
 
 def _sign_in(live: dict[str, str], page: Any) -> None:
@@ -85,7 +71,7 @@ def _radio(page: Any, name: str, choice: str) -> Any:
 def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     live: dict[str, str], context: Any
 ) -> None:
-    before = _stored(live)
+    before = stored_draft(live)
     assert before["status"] == "draft"
     old_summary = before["summary_en"]
     old_title = before["title_en"]
@@ -107,7 +93,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     # 2) Tab A changes the summary and saves.
     tab_a.fill("#summary_en", summary_a)
     _save_expecting_saved(tab_a)
-    stored = _stored(live)
+    stored = stored_draft(live)
     assert stored["summary_en"] == summary_a
     assert stored["title_en"] == old_title
 
@@ -124,14 +110,14 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     assert not _radio(tab_b, "summary_en", "mine").is_checked()
     assert _fieldset(tab_b, "title_en").count() == 0  # only tab B changed it: no conflict
     assert tab_b.input_value("#title_en") == title_b
-    stored = _stored(live)
+    stored = stored_draft(live)
     assert stored["summary_en"] == summary_a
     assert stored["title_en"] == old_title
     shot(tab_b, "edit-conflict-summary")
 
     # 4) Tab B saves again, taking tab A's summary (preselected): both changes are kept.
     _save_expecting_saved(tab_b)
-    stored = _stored(live)
+    stored = stored_draft(live)
     assert stored["title_en"] == title_b
     assert stored["summary_en"] == summary_a  # tab A's change is not lost
 
@@ -140,7 +126,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     _open_editor(live, tab_b)
     tab_a.fill("#title_en", "A title")
     _save_expecting_saved(tab_a)
-    assert _stored(live)["title_en"] == "A title"
+    assert stored_draft(live)["title_en"] == "A title"
 
     tab_b.fill("#title_en", "B title")
     _save_expecting_conflict(tab_b)
@@ -152,7 +138,7 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     assert not _radio(tab_b, "title_en", "theirs").is_checked()
     assert not _radio(tab_b, "title_en", "mine").is_checked()
     assert tab_b.input_value("#title_en") == "B title"
-    assert _stored(live)["title_en"] == "A title"
+    assert stored_draft(live)["title_en"] == "A title"
     shot(tab_b, "edit-conflict-both-changed")
 
     # Saving without choosing: still the conflict, now with an error; nothing saved.
@@ -162,12 +148,12 @@ def test_a_stale_tab_never_overwrites_the_other_tabs_save(
     assert title.get_attribute("aria-invalid") == "true"
     assert title.locator("p.error").is_visible()
     assert tab_b.input_value("#title_en") == "B title"
-    assert _stored(live)["title_en"] == "A title"
+    assert stored_draft(live)["title_en"] == "A title"
     shot(tab_b, "edit-conflict-choose-one")
 
     # Keeping mine: saved.
     _radio(tab_b, "title_en", "mine").check()
     _save_expecting_saved(tab_b)
-    stored = _stored(live)
+    stored = stored_draft(live)
     assert stored["title_en"] == "B title"
     assert stored["summary_en"] == summary_a

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from api.i18n import MESSAGES
-from tests.browser.conftest import BROWSER_TESTS, shot
+from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, stored_draft
 
 pytestmark = BROWSER_TESTS
 
@@ -28,7 +28,7 @@ QUESTION = (
     "where can I invest in a factory making fish balls from freshwater fish "
     "for noodle shops in the lower North"
 )
-SLUG = "patong-smart-beach-safety"  # a seeded draft of Patong
+SLUG = DRAFT
 # What the conflict page says in English: none of it may show on the Thai page.
 ENGLISH_UI = ["Someone else changed", "Take theirs", "Keep mine", "Before"] + [
     MESSAGES[key][1]
@@ -172,18 +172,6 @@ def test_a_long_question_in_english(live: dict[str, str], page: Any) -> None:
     shot(page, "long-question-en")
 
 
-def _stored(live: dict[str, str]) -> dict[str, Any]:
-    """The listing as stored, over the API (a draft: only its organisation sees it)."""
-    response = httpx.get(
-        f"{live['base']}/v1/listings/{SLUG}",
-        headers={"Authorization": f"Bearer {live['key']}"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    listing: dict[str, Any] = response.json()
-    return listing
-
-
 def _open_editor(live: dict[str, str], page: Any) -> None:
     response = page.goto(f"{live['base']}/dashboard/listings/{SLUG}/edit")
     assert response is not None
@@ -207,7 +195,7 @@ def _save(page: Any) -> int:
 
 
 def test_the_conflict_page_in_thai_on_a_phone(live: dict[str, str], phone: Any) -> None:
-    before = _stored(live)
+    before = stored_draft(live)
     assert before["status"] == "draft"
     summary_a = "กล้อง AI ตรวจจับกระแสน้ำย้อนกลับ พร้อมแอปเรียกไลฟ์การ์ดและจอเตือนภัยริมหาดป่าตอง"
     title_b = "ระบบความปลอดภัยชายหาดป่าตอง (แก้ไขจากแท็บที่สอง)"
@@ -227,7 +215,7 @@ def test_the_conflict_page_in_thai_on_a_phone(live: dict[str, str], phone: Any) 
     tab_a.fill("#summary_th", summary_a)
     assert _save(tab_a) == 303
     tab_a.wait_for_url("**/dashboard?notice=saved")
-    assert _stored(live)["summary_th"] == summary_a
+    assert stored_draft(live)["summary_th"] == summary_a
 
     tab_b.fill("#title_th", title_b)
     assert _save(tab_b) == 409, tab_b.content()
@@ -259,6 +247,6 @@ def test_the_conflict_page_in_thai_on_a_phone(live: dict[str, str], phone: Any) 
     assert tab_b.locator('input[name="resolve_summary_th"][value="theirs"]').is_checked()
     assert _save(tab_b) == 303
     tab_b.wait_for_url("**/dashboard?notice=saved")
-    stored = _stored(live)
+    stored = stored_draft(live)
     assert stored["title_th"] == title_b
     assert stored["summary_th"] == summary_a
