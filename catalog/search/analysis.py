@@ -239,12 +239,13 @@ def _scan(text: str) -> list[tuple[str, int, int, bool]]:
     return found
 
 
-def word_spans(text: str) -> tuple[list[str], list[int], list[int]]:
-    """The terms of ``text`` with their start and end offsets, as three parallel lists."""
+def word_spans(text: str, *, normalised: bool = False) -> tuple[list[str], list[int], list[int]]:
+    """The terms of ``text`` with their start and end offsets in ``normalise_text(text)``,
+    as three parallel lists (``normalised``: the caller has normalised it already)."""
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for term, start, end, _thai in _scan(normalise_text(text)):
+    for term, start, end, _thai in _scan(text if normalised else normalise_text(text)):
         words.append(term)
         starts.append(start)
         ends.append(end)

@@ -136,7 +136,7 @@ def search_document(listing: ListingText, place: Place) -> SearchDocument:
         REGION_LABELS[place.region],
     )
     shown = {name: normalise_text(getattr(listing, name)) for name in DISPLAY_FIELDS}
-    spans = {name: word_spans(text) for name, text in shown.items()}
+    spans = {name: word_spans(text, normalised=True) for name, text in shown.items()}
     body = f"{listing.description_th} {listing.description_en} {' '.join(place.names)}"
     title_terms = spans["title_th"][0] + spans["title_en"][0]
     summary_terms = spans["summary_th"][0] + spans["summary_en"][0]

@@ -100,11 +100,15 @@ def test_suggestions_as_you_type_in_thai(live: dict[str, str], page: Any, phone:
     assert page.locator("html").get_attribute("lang") == "th"
     assert page.locator("#q").get_attribute("list") == "suggestions"  # the script ran
     page.locator("#q").press_sequentially("ลูกชิ้", delay=60)
-    options = page.locator("#suggestions option")
+    # Answers to the earlier keystrokes may still replace the list: wait for the one to
+    # the last, then read every option in one go.
     page.wait_for_function(
-        "() => document.querySelectorAll('#suggestions option').length > 0", timeout=10_000
+        "word => [...document.querySelectorAll('#suggestions option')]"
+        ".some(option => option.value.includes(word))",
+        arg=FISH_BALLS,
+        timeout=10_000,
     )
-    values = [options.nth(i).get_attribute("value") or "" for i in range(options.count())]
+    values = page.eval_on_selector_all("#suggestions option", "all => all.map(o => o.value)")
     assert any(FISH_BALLS in value for value in values), values
     shot(page, "suggest-typing-th")
 
