@@ -12,8 +12,9 @@ from api.migrate import upgrade
 from catalog.models import City, Organisation
 from catalog.organisations import issue_key
 from catalog.search.documents import count_published
+from catalog.search.semantic import embed_all
 from catalog.search.sync import rebuild
-from core.db import make_engine
+from core.db import Database, for_writing, make_engine
 from core.errors import AppError
 from core.principal import OrganisationKind, Role
 from core.settings import get_settings
@@ -30,7 +31,10 @@ console = Console()
 
 
 def _session() -> Session:
-    return Session(make_engine(get_settings().database_url), expire_on_commit=False)
+    # Write intent from the start: on SQLite, a command that reads and then writes while
+    # the app's followers write would otherwise fail at once ("database is locked").
+    engine = for_writing(make_engine(get_settings().database_url))
+    return Session(engine, expire_on_commit=False)
 
 
 @db_app.command("upgrade")
@@ -54,18 +58,32 @@ def seed() -> None:
 
 
 @app.command()
-def reindex() -> None:
-    """Rebuild the search index from the database; the app keeps serving the old one."""
+def reindex(
+    vectors: Annotated[
+        bool, typer.Option(help="Also bring the listings' semantic vectors up to date.")
+    ] = True,
+) -> None:
+    """Rebuild the search index from the database, and compute missing or stale semantic
+    vectors; the app keeps serving the old index meanwhile."""
     from rich.progress import Progress
 
-    from api.main import search_index_for  # the app's composition root: only when needed
+    from api.main import embedder_for, search_index_for  # the composition root, when needed
 
     settings = get_settings()
     index = search_index_for(settings)
-    with _session() as session, Progress(console=console) as progress:
-        task = progress.add_task(f"indexing into {index.name}", total=count_published(session))
-        written = rebuild(session, index, lambda n: progress.advance(task, n))
+    embedder = embedder_for(settings) if vectors else None
+    database = Database(make_engine(settings.database_url))
+    with Progress(console=console) as progress:
+        with database.reading() as session:
+            published = count_published(session)
+            task = progress.add_task(f"indexing into {index.name}", total=published)
+            written = rebuild(session, index, lambda n: progress.advance(task, n))
+        if embedder is not None:
+            task = progress.add_task("semantic vectors", total=published)
+            embedded = embed_all(database, embedder, lambda n: progress.advance(task, n))
     console.print(f"[green]{written} published listings indexed[/]")
+    if embedder is not None:
+        console.print(f"[green]{embedded} title-and-summary passages embedded[/]")
 
 
 @orgs_app.command("create")

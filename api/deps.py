@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog.access import ensure_publisher
 from catalog.organisations import resolve_key
 from catalog.search.base import SearchIndex
+from catalog.search.semantic import Embedder, Vector
 from core.db import Database, finish, reads_in_place
 from core.errors import InvalidInput, PreconditionRequired, Unauthorized
 from core.principal import Principal
@@ -42,10 +43,12 @@ class Services:
         database: Database,
         search: SearchIndex | Callable[[], SearchIndex],
         matrices: MatrixStore,
+        embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.matrices = matrices
+        self.embedder = embedder
         self._search = search
         self._lock = threading.Lock()
 
@@ -73,6 +76,15 @@ async def get_search_index(request: Request) -> SearchIndex:
     return services_of(request).search
 
 
+async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None:
+    """The query embedder, for a request with search text (``q``) when semantic search is
+    on; None otherwise, so that browsing never waits on a worker thread."""
+    embedder = services_of(request).embedder
+    if embedder is None or not request.query_params.get("q", "").strip():
+        return None
+    return embedder.query
+
+
 async def get_matrix_store(request: Request) -> MatrixStore:
     return services_of(request).matrices
 
@@ -80,6 +92,7 @@ async def get_matrix_store(request: Request) -> MatrixStore:
 SettingsDep = Annotated[Settings, Depends(current_settings)]
 SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
+QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
 
 
 async def get_scoring_settings(settings: SettingsDep) -> ScoringSettings:
@@ -102,8 +115,10 @@ async def run_search(
     session: Session, index: SearchIndex, work: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """``run_db`` for work that also queries the search index: in place only if the index
-    answers in this process too (tantivy), never while Meilisearch answers over a network."""
-    if reads_in_place(session) and index.in_process:
+    answers in this process too (tantivy), never while Meilisearch answers over a network,
+    nor when the work is given a query embedder (``embed``: tens of milliseconds of CPU
+    when the words alone are not enough)."""
+    if reads_in_place(session) and index.in_process and kwargs.get("embed") is None:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 

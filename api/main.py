@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -26,6 +29,7 @@ from api.routes.events import router as events_router
 from api.routes.matching import router as matching_router
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
+from catalog.search.semantic import Embedder, embed_changes
 from catalog.search.sync import catch_up_quietly
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.service import LISTINGS_CHANGED
@@ -62,6 +66,10 @@ def keep_search_in_step(services: Services) -> None:
     services.database.on_commit(catch_up_after)
 
 
+def embedder_for(settings: Settings) -> Embedder | None:
+    return Embedder(settings.embedding_threads) if settings.semantic_search else None
+
+
 def build_services(
     settings: Settings,
     *,
@@ -76,6 +84,7 @@ def build_services(
         database or Database(make_engine(settings.database_url)),
         search or (lambda: search_index_for(settings)),
         matrices or MatrixStore(),
+        embedder_for(settings),
     )
     keep_search_in_step(services)
     return services
@@ -96,12 +105,31 @@ async def _follow_change_log(services: Services) -> None:
         await asyncio.sleep(services.settings.search_sync_seconds)
 
 
+async def _embed_changed_listings(services: Services, embedder: Embedder) -> None:
+    """Compute the vectors of changed listings. Every process runs this; the database
+    lease lets one at a time work, and another take over when it stops."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    while True:
+        try:
+            done = await anyio.to_thread.run_sync(embed_changes, services.database, embedder, owner)
+        except Exception:
+            log.exception("vector follower failed; retrying")
+            done = 0
+        if not done:
+            await asyncio.sleep(services.settings.search_sync_seconds)
+
+
 def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        follower = asyncio.create_task(_follow_change_log(services))
+        followers = [asyncio.create_task(_follow_change_log(services))]
+        if services.embedder is not None:
+            followers.append(
+                asyncio.create_task(_embed_changed_listings(services, services.embedder))
+            )
         yield
-        follower.cancel()
+        for follower in followers:
+            follower.cancel()
 
     return lifespan
 

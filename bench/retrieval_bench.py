@@ -1,14 +1,17 @@
 """Retrieval quality on XQuAD: Thai and English questions against Thai passages.
 
-    python bench/retrieval_bench.py [DATA_DIR] [--limit N] [--engine-only]
+    python bench/retrieval_bench.py [DATA_DIR] [--limit N] [--engine-only] [--words-only]
 
 XQuAD (github.com/deepmind/xquad, CC BY-SA 4.0) has 240 Thai paragraphs and 1,190
 questions, asked in Thai and in English under the same ids. Each Thai paragraph is
 published as one Thai-only listing through the catalogue services in a fresh SQLite
-database; the search index is rebuilt from it, and every question is searched for,
-first in the index itself (``SearchIndex.search``), then through ``/v1/search`` of the
-app in-process. A question's one relevant listing is its own paragraph. Printed: R@1,
-R@10, MRR@10, the share of questions with no hits, and the query time, beside the goals.
+database; the search index is rebuilt from it, the listings' semantic vectors are
+computed (``embed_all``, as ``citydeal reindex`` does; the rate is printed) and loaded
+into the replica, and every question is searched for, first in the index itself
+(``SearchIndex.search`` with the query embedder), then through ``/v1/search`` of the
+app in-process. ``--words-only`` leaves vectors out, to compare. A question's one
+relevant listing is its own paragraph. Printed: R@1, R@10, MRR@10, the share of
+questions with no hits, and the query time, beside the goals.
 
 DATA_DIR defaults to ``../shared/data/xquad`` from the repository root; without it the
 script says where the files come from and exits 0.
@@ -42,7 +45,8 @@ from api.migrate import upgrade  # noqa: E402
 from catalog.models import City, Organisation  # noqa: E402
 from catalog.schemas import ListingCreate  # noqa: E402
 from catalog.search.base import SearchIndex, SearchQuery  # noqa: E402
-from catalog.search.sync import rebuild  # noqa: E402
+from catalog.search.semantic import Embedder, embed_all  # noqa: E402
+from catalog.search.sync import catch_up_vectors, rebuild  # noqa: E402
 from catalog.search.tantivy_engine import TantivyIndex  # noqa: E402
 from catalog.service import create_listing, publish_listing  # noqa: E402
 from catalog.taxonomy import (  # noqa: E402
@@ -197,6 +201,19 @@ def publish_paragraphs(engine: Engine, paragraphs: Sequence[Paragraph]) -> dict[
     return ids
 
 
+def embed_vectors(engine: Engine, embedder: Embedder, index: TantivyIndex) -> None:
+    """Compute every listing's vectors as ``citydeal reindex`` does, and load them."""
+    started = time.perf_counter()
+    passages = embed_all(Database(engine), embedder)
+    seconds = time.perf_counter() - started
+    with Session(engine) as session:
+        catch_up_vectors(session, index)
+    print(
+        f"  embedded {passages} passages in {seconds:.1f} s "
+        f"({passages / seconds:.1f} passages/s, one process)"
+    )
+
+
 def build_index(engine: Engine, directory: Path) -> TantivyIndex:
     index = TantivyIndex(directory)
     with Session(engine) as session:
@@ -276,10 +293,13 @@ class FailureLog:
             print(f"  {self.name}: search failed for {question!r}: {error}")
 
 
-def _engine_search(index: SearchIndex, text: str, failures: FailureLog) -> Found:
+def _engine_search(
+    index: SearchIndex, embedder: Embedder | None, text: str, failures: FailureLog
+) -> Found:
     started = time.perf_counter()
+    embed = embedder.query if embedder else None
     try:
-        result = index.search(SearchQuery(text=text, limit=K, facets=False))
+        result = index.search(SearchQuery(text=text, limit=K, facets=False, embed=embed))
     except Exception as exc:  # a benchmark reports a failing query and goes on
         failures(text, f"{type(exc).__name__}: {exc}")
         return None, time.perf_counter() - started
@@ -287,10 +307,14 @@ def _engine_search(index: SearchIndex, text: str, failures: FailureLog) -> Found
 
 
 def engine_pass(
-    index: SearchIndex, questions: Sequence[Question], language: str, relevant: dict[int, int]
+    index: SearchIndex,
+    embedder: Embedder | None,
+    questions: Sequence[Question],
+    language: str,
+    relevant: dict[int, int],
 ) -> Run:
     failures = FailureLog(f"engine {DIRECTIONS[language]}")
-    found = [_engine_search(index, q.text[language], failures) for q in questions]
+    found = [_engine_search(index, embedder, q.text[language], failures) for q in questions]
     return tally(questions, relevant, found)
 
 
@@ -323,8 +347,9 @@ async def http_passes(
     index: SearchIndex,
     questions: Sequence[Question],
     relevant: dict[int, int],
+    semantic: bool,
 ) -> dict[str, Run]:
-    settings = Settings(database_url=url, var_dir=var_dir)
+    settings = Settings(database_url=url, var_dir=var_dir, semantic_search=semantic)
     services = build_services(settings, database=Database(engine), search=index)
     app = create_app(services=services)
     # An exception in the app becomes the 500 response a client would get, not a crash here.
@@ -413,6 +438,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--engine-only", action="store_true", help="skip the HTTP pass")
+    parser.add_argument(
+        "--words-only", action="store_true", help="no semantic vectors: lexical search alone"
+    )
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
@@ -458,11 +486,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"published {len(paragraphs)} listings", lambda: publish_paragraphs(engine, paragraphs)
         )
         index: TantivyIndex = timed("built the index", lambda: build_index(engine, work / "search"))
+        embedder = None if args.words_only else Embedder()
+        if embedder is not None:
+            embed_vectors(engine, embedder, index)
         try:
             runs["engine"] = timed(
                 "engine pass",
                 lambda: {
-                    language: engine_pass(index, questions, language, relevant)
+                    language: engine_pass(index, embedder, questions, language, relevant)
                     for language in DIRECTIONS
                 },
             )
@@ -470,7 +501,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs["http"] = timed(
                     "HTTP pass",
                     lambda: asyncio.run(
-                        http_passes(url, work / "var", engine, index, questions, relevant)
+                        http_passes(
+                            url,
+                            work / "var",
+                            engine,
+                            index,
+                            questions,
+                            relevant,
+                            semantic=embedder is not None,
+                        )
                     ),
                 )
         finally:

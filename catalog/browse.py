@@ -3,6 +3,7 @@ organisation's own listings in every status."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, desc, func
@@ -27,6 +28,7 @@ from catalog.schemas import (
 )
 from catalog.search.analysis import normalise_text
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
+from catalog.search.semantic import Vector
 from catalog.taxonomy import SECTOR_LABELS, Label, ListingStatus, sector_family_down
 from core.db import read_rows
 from core.errors import InvalidInput, ServiceUnavailable
@@ -103,10 +105,15 @@ def search_published(session: Session, *, filters: ListingFilters) -> tuple[list
 
 
 def search_catalogue(
-    session: Session, *, index: SearchIndex, params: SearchParams
+    session: Session,
+    *,
+    index: SearchIndex,
+    params: SearchParams,
+    embed: Callable[[str], Vector] | None = None,
 ) -> SearchResponse:
     """Full-text search with filters and facets; the index ranks, the database supplies
-    the listings (so a hit the index still holds after an unpublish is dropped)."""
+    the listings (so a hit the index still holds after an unpublish is dropped). With
+    ``embed``, listings close in meaning join when the words alone are not enough."""
     _referenced_places(session, params)
     query = SearchQuery(
         text=params.q,
@@ -116,6 +123,7 @@ def search_catalogue(
         sort=params.sort,
         limit=params.limit,
         offset=params.offset,
+        embed=embed,
     )
     try:
         result = index.search(query)
@@ -138,6 +146,7 @@ def search_catalogue(
         words=list(result.words),
         dropped_words=list(result.dropped),
         all_words_matched=result.all_words,
+        semantic=result.semantic,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -183,3 +184,41 @@ class ListingChange(SQLModel, table=True):
     version: int
     action: str = Field(sa_type=_enum_column())
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ListingVector(SQLModel, table=True):
+    """Derived state: a published listing's title and summary in one language as a unit
+    vector of the embedding model, computed in the background from the change log.
+
+    A vector that is recomputed gets a new ``id``, so a replica that remembers the
+    highest ``id`` it loaded catches up by reading what came after it.
+    """
+
+    __tablename__ = "listing_vector"
+    # AUTOINCREMENT: without it SQLite hands a deleted highest id out again, and a
+    # replica past that id would never see the new row.
+    __table_args__ = (UniqueConstraint("listing_id", "lang"), {"sqlite_autoincrement": True})
+
+    id: int | None = Field(
+        default=None, sa_type=BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    listing_id: int = Field(
+        sa_column=Column(ForeignKey("listing.id", ondelete="CASCADE"), nullable=False)
+    )
+    lang: str = Field(max_length=2)
+    model: str = Field(max_length=80)
+    text_hash: str = Field(max_length=32)  # of the text embedded: unchanged text, no new work
+    vector: bytes = Field(sa_type=LargeBinary)  # float16, little-endian
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class DerivedCursor(SQLModel, table=True):
+    """How far a shared background follower of the change log has got, and which process
+    holds it now (a lease, so one process on one host does each piece of work)."""
+
+    __tablename__ = "derived_cursor"
+
+    name: str = Field(primary_key=True, max_length=40)
+    position: int = Field(default=0, sa_type=BigInteger)
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -370,6 +370,11 @@ class SearchResponse(BaseModel):
         description="False when too few listings hold every word: those holding most of "
         "them come first (a long question still finds its listing).",
     )
+    semantic: bool = Field(
+        default=False,
+        description="True when listings close in meaning were included (semantic vectors: "
+        "an English query finds a listing written only in Thai).",
+    )
 
 
 class OwnListingFilters(StrictModel):

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     meili_key: str | None = None
     session_secret: str = "dev-only-change-me"
     search_sync_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # Semantic vectors (an English query finds a Thai-only listing): computed in the
+    # background from the change log; off, search is by words alone.
+    semantic_search: bool = True
+    embedding_threads: int = Field(default=1, ge=1, le=64)
     # Read from its own ``CITYDEAL_MATCH_…`` variables (environment or ``.env``).
     match: ScoringSettings = Field(default_factory=ScoringSettings)
 

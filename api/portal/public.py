@@ -12,7 +12,7 @@ from pydantic import ConfigDict
 from sqlmodel import Session
 
 from api import i18n
-from api.deps import ScoringDep, SearchDep, SessionDep, StoreDep
+from api.deps import QueryEmbedderDep, ScoringDep, SearchDep, SessionDep, StoreDep
 from api.i18n import Lang
 from api.portal.rendering import PortalPrincipal, facets, page, render
 from catalog import browse, geography, readmodel
@@ -54,10 +54,11 @@ def catalogue(
     request: Request,
     session: SessionDep,
     index: SearchDep,
+    embed: QueryEmbedderDep,
     params: Annotated[PortalSearch, Query()],
     principal: PortalPrincipal,
 ) -> HTMLResponse:
-    result = browse.search_catalogue(session, index=index, params=params)
+    result = browse.search_catalogue(session, index=index, params=params, embed=embed)
     provinces, cities = geography.place_names(session)
     lang = i18n.choose_language(request)
     labellers: dict[str, Callable[[str], str]] = {

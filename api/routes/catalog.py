@@ -10,6 +10,7 @@ from api.deps import (
     IfMatchDep,
     OptionalPrincipalDep,
     PublisherDep,
+    QueryEmbedderDep,
     SearchDep,
     SessionDep,
     etag,
@@ -137,12 +138,17 @@ def list_listings(
 
 @router.get("/search", tags=["search"], responses=error_responses(422, 503))
 async def search(
-    session: SessionDep, index: SearchDep, params: Annotated[SearchParams, Query()]
+    session: SessionDep,
+    index: SearchDep,
+    embed: QueryEmbedderDep,
+    params: Annotated[SearchParams, Query()],
 ) -> SearchResponse:
-    """Search published listings in Thai or English, with filters, facets and highlights."""
+    """Search published listings in Thai or English, with filters, facets and highlights.
+    When the words alone find nothing, or not every word, or the query is in one language
+    and a listing only in the other, listings close in meaning join (``semantic``)."""
     # As the portal's catalogue page: no worker-thread hop where nothing waits on a network.
     return await run_search(
-        session, index, browse.search_catalogue, session, index=index, params=params
+        session, index, browse.search_catalogue, session, index=index, params=params, embed=embed
     )
 
 

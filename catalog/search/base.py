@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from catalog.search.analysis import AnalysedQuery, analyse_query
+from catalog.search.semantic import Vector, VectorRow
 
 FACETS = ("kind", "sector", "province", "city", "stage", "model")
 DISPLAY_FIELDS = ("title_th", "title_en", "summary_th", "summary_en")
@@ -45,6 +47,9 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     facets: bool = True
+    # The query embedder, called only when the words alone are not enough (see
+    # ``semantic_scope``): most queries never pay for an embedding.
+    embed: Callable[[str], Vector] | None = field(default=None, compare=False)
 
     def analysed(self) -> AnalysedQuery:
         return analyse_query(self.text)
@@ -98,6 +103,65 @@ class SearchResult:
     words: tuple[str, ...] = ()  # the query words searched for
     dropped: tuple[str, ...] = ()  # stop words, and words no listing contains
     all_words: bool = True  # False: not enough listings have every word; most come first
+    semantic: bool = False  # listings close in meaning are included (vectors took part)
+
+
+# Lexical and vector scores, each min-max normalised over the candidates, are combined
+# with these weights; for a listing not written in the query's language, its words are
+# mostly names and numbers shared by chance, and count less (XQuAD: bench/retrieval_bench).
+LEXICAL_WEIGHT = 0.5
+CROSS_LEXICAL_WEIGHT = 0.15
+SEMANTIC_CANDIDATES = 50  # nearest listings considered beside the lexical ones
+
+
+@dataclass(frozen=True)
+class SemanticScope:
+    """Which listings vectors may add to a lexical result."""
+
+    lacking: str | None  # only listings without text in this language; None: any
+
+
+def semantic_scope(analysed: AnalysedQuery, total: int, all_words: bool) -> SemanticScope | None:
+    """When to bring in vectors: when the words alone find nothing or not every word
+    (a whole question, a synonym), any listing close in meaning may join; otherwise only
+    listings not written in the query's language (an English query and a Thai-only
+    listing), so that a precise word query stays precise."""
+    if analysed.is_empty:
+        return None
+    if total == 0 or not all_words:
+        return SemanticScope(lacking=None)
+    language = query_language(analysed)
+    return SemanticScope(lacking=language) if language else None
+
+
+def query_language(analysed: AnalysedQuery) -> str | None:
+    """ "th" or "en" when every word of the query is in that script; else None."""
+    languages = {"th" if term.thai else "en" for term in analysed.terms if not term.term.isdigit()}
+    return languages.pop() if len(languages) == 1 else None
+
+
+def fuse(
+    lexical: dict[int, float],
+    semantic: dict[int, float],
+    cross: AbstractSet[int] = frozenset(),
+) -> list[tuple[int, float]]:
+    """Listing ids ranked by w x lexical + (1 - w) x cosine, each min-max normalised over
+    the candidates (a listing missing from one side scores 0 there); w is LEXICAL_WEIGHT,
+    or CROSS_LEXICAL_WEIGHT for the ``cross`` listings (not in the query's language)."""
+
+    def normalised(scores: dict[int, float]) -> dict[int, float]:
+        if not scores:
+            return {}
+        low, high = min(scores.values()), max(scores.values())
+        spread = high - low
+        return {key: (value - low) / spread if spread else 1.0 for key, value in scores.items()}
+
+    words, meaning = normalised(lexical), normalised(semantic)
+    combined = {}
+    for key in dict.fromkeys([*lexical, *semantic]):
+        weight = CROSS_LEXICAL_WEIGHT if key in cross else LEXICAL_WEIGHT
+        combined[key] = weight * words.get(key, 0.0) + (1 - weight) * meaning.get(key, 0.0)
+    return sorted(combined.items(), key=lambda item: -item[1])
 
 
 ProgressCallback = Callable[[int], None]
@@ -144,6 +208,14 @@ class SearchIndex(ABC):
         progress: ProgressCallback | None = None,
     ) -> int:
         """Replace the whole replica with ``documents``; readers see the old one until done."""
+
+    @abstractmethod
+    def vector_position(self) -> int:
+        """The id of the last ``listing_vector`` row this replica has taken in."""
+
+    @abstractmethod
+    def apply_vectors(self, rows: Sequence[VectorRow], position: int) -> None:
+        """Take in listing vectors (a row replaces the listing's vector in its language)."""
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing here
         """Release files or connections."""

@@ -2,7 +2,9 @@
 
 Documents carry the same analysed text as the embedded engine (Thai already segmented),
 plus the display fields; Meilisearch adds its own ranking, typo tolerance and prefix
-search on top. Our filters and sorts are translated into its syntax here.
+search on top. Our filters and sorts are translated into its syntax here. The listing
+vectors go in as a ``userProvided`` embedder's vectors, and a query the words alone do
+not answer well is sent again as a hybrid search with the query's vector.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import meilisearch
 from meilisearch.errors import MeilisearchError
 
 from catalog.search.base import (
+    CROSS_LEXICAL_WEIGHT,
     DISPLAY_FIELDS,
+    LEXICAL_WEIGHT,
     MIN_WORDS_TO_RELAX,
     ProgressCallback,
     SearchDocument,
@@ -26,8 +30,11 @@ from catalog.search.base import (
     SearchResult,
     SearchSort,
     SearchUnavailable,
+    query_language,
+    semantic_scope,
 )
 from catalog.search.highlight import highlights_for
+from catalog.search.semantic import DIMENSIONS, LANGUAGES, Vector, VectorRow
 
 FACET_ATTRIBUTES = {
     "kind": "kind",
@@ -38,6 +45,7 @@ FACET_ATTRIBUTES = {
     "model": "models",
 }
 TASK_TIMEOUT_MS = 5_000
+EMBEDDER = "e5"
 
 INDEX_SETTINGS: dict[str, Any] = {
     # Order matters: Meilisearch's "attribute" rule ranks earlier attributes higher.
@@ -49,6 +57,7 @@ INDEX_SETTINGS: dict[str, Any] = {
         "skeleton_terms",  # Thai words without tone marks: misspellings, ranked last
     ],
     "filterableAttributes": [
+        "id",
         "kind",
         "sector",
         "sector_path",
@@ -67,6 +76,7 @@ INDEX_SETTINGS: dict[str, Any] = {
     "localizedAttributes": [{"attributePatterns": ["*_th", "*_terms"], "locales": ["tha", "eng"]}],
     "pagination": {"maxTotalHits": 100_000},
     "faceting": {"maxValuesPerFacet": 100},
+    "embedders": {EMBEDDER: {"source": "userProvided", "dimensions": DIMENSIONS}},
 }
 
 
@@ -124,6 +134,17 @@ def search_parameters(query: SearchQuery) -> tuple[str, dict[str, Any]]:
     return text, options
 
 
+def hybrid_parameters(options: dict[str, Any], vector: Vector, *, english: bool) -> dict[str, Any]:
+    """The same search as ``options``, ranked by words and meaning together. Meilisearch
+    takes one ratio per query: an English query leans on meaning, as most listings are
+    written in Thai first (the embedded engine weighs this per listing)."""
+    lexical = CROSS_LEXICAL_WEIGHT if english else LEXICAL_WEIGHT
+    return options | {
+        "vector": [float(x) for x in vector],
+        "hybrid": {"embedder": EMBEDDER, "semanticRatio": 1 - lexical},
+    }
+
+
 def to_document(doc: SearchDocument) -> dict[str, Any]:
     document = asdict(doc) | {"models": list(doc.models), "sector_path": list(doc.sector_path)}
     del document["display_spans"]  # our own highlighting data; Meilisearch needs none
@@ -162,19 +183,62 @@ class MeiliIndex(SearchIndex):
             self.configure()
         return self._client.index(self._uid)
 
-    def applied_position(self) -> int:
+    def _position(self, cursor: str) -> int:
         self._index()
         try:
-            state = self._client.index(self._state_uid).get_document("cursor")
+            state = self._client.index(self._state_uid).get_document(cursor)
         except MeilisearchError:
             return 0
         except OSError as exc:
             raise SearchUnavailable(f"Meilisearch: {exc}") from exc
         return int(getattr(state, "position", 0))
 
-    def _record_position(self, position: int) -> None:
+    def _record(self, cursor: str, position: int) -> None:
         state = self._client.index(self._state_uid)
-        self._wait(self._call(state.add_documents, [{"id": "cursor", "position": position}]))
+        self._wait(self._call(state.add_documents, [{"id": cursor, "position": position}]))
+
+    def applied_position(self) -> int:
+        return self._position("cursor")
+
+    def _record_position(self, position: int) -> None:
+        self._record("cursor", position)
+
+    def vector_position(self) -> int:
+        return self._position("vectors")
+
+    def apply_vectors(self, rows: Sequence[VectorRow], position: int) -> None:
+        """Set the vectors of the listings in ``rows`` (each listing's full set), for
+        those the index holds: a partial update would otherwise create a document."""
+        index = self._index()
+        by_listing: dict[int, dict[str, Vector]] = {}
+        for row in rows:
+            by_listing.setdefault(row.listing_id, {})[row.lang] = row.vector
+        if by_listing:
+            held = self._call(
+                index.get_documents,
+                {
+                    "filter": f"id IN [{', '.join(str(i) for i in by_listing)}]",
+                    "fields": ["id"],
+                    "limit": len(by_listing),
+                },
+            )
+            updates = [
+                {
+                    "id": int(doc.id),
+                    "_vectors": {
+                        EMBEDDER: [
+                            [float(x) for x in vectors[lang]]
+                            for lang in LANGUAGES
+                            if lang in vectors
+                        ]
+                    },
+                }
+                for doc in held.results
+                for vectors in [by_listing[int(doc.id)]]
+            ]
+            if updates:
+                self._wait(self._call(index.update_documents, updates))
+        self._record("vectors", max(position, self.vector_position()))
 
     def apply(
         self, upserts: Sequence[SearchDocument], deletions: Sequence[int], position: int
@@ -183,7 +247,8 @@ class MeiliIndex(SearchIndex):
         if deletions:
             self._wait(self._call(index.delete_documents, [str(i) for i in deletions]))
         if upserts:
-            self._wait(self._call(index.add_documents, [to_document(d) for d in upserts]))
+            # A partial update keeps the document's vectors until new ones arrive.
+            self._wait(self._call(index.update_documents, [to_document(d) for d in upserts]))
         self._record_position(max(position, self.applied_position()))
 
     def rebuild(
@@ -210,6 +275,7 @@ class MeiliIndex(SearchIndex):
             if progress:
                 progress(len(batch))
         self._record_position(position)
+        self._record("vectors", 0)  # the new documents have none yet: load them all again
         return written
 
     def count(self) -> int:
@@ -220,6 +286,17 @@ class MeiliIndex(SearchIndex):
         text, options = search_parameters(query)
         raw = self._call(self._index().search, text, options)
         analysed = query.analysed()
+        all_words = options["matchingStrategy"] == "all"
+        scope = (
+            semantic_scope(analysed, int(raw.get("estimatedTotalHits", 0)), all_words)
+            if query.embed is not None and query.sort is SearchSort.relevance
+            else None
+        )
+        if scope is not None:
+            assert query.embed is not None
+            english = query_language(analysed) == "en"
+            hybrid = hybrid_parameters(options, query.embed(query.text), english=english)
+            raw = self._call(self._index().search, text, hybrid)
         hits = [
             SearchHit(
                 id=int(hit["id"]),
@@ -245,5 +322,6 @@ class MeiliIndex(SearchIndex):
             words=tuple(term.term for term in analysed.terms),
             dropped=analysed.dropped,
             # Meilisearch does not say which words it dropped; relaxed queries say "maybe".
-            all_words=options["matchingStrategy"] == "all",
+            all_words=all_words,
+            semantic=scope is not None,
         )

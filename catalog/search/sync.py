@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -12,30 +10,37 @@ from sqlmodel import Session, col, select
 from catalog.models import Listing, ListingChange
 from catalog.search.base import ProgressCallback, SearchIndex, SearchUnavailable
 from catalog.search.documents import build_documents, iter_all_documents
+from catalog.search.positions import GAP_GRACE, settled_position
+from catalog.search.semantic import REFRESH_ROWS, vector_rows_after, vectors_of
 from core.db import utcnow
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-# Change-log ids are handed out when a row is inserted but become visible when its
-# transaction commits, so a reader can see id 101 before id 100. A missing id younger
-# than this may still appear: the replica's position waits below it (later entries are
-# applied anyway, and applying is idempotent). An older gap is a rolled-back write.
-GAP_GRACE = timedelta(seconds=60)
 
 
-def _safe_position(position: int, changes: Sequence[ListingChange], now: datetime) -> int:
-    expected = position + 1
-    for change in changes:
-        assert change.id is not None
-        if change.id != expected and now - change.changed_at < GAP_GRACE:
-            return expected - 1
-        expected = change.id + 1
-    return expected - 1
+def catch_up_vectors(session: Session, index: SearchIndex) -> int:
+    """Take in every listing vector the replica has not seen (each touched listing's
+    whole set, as engines replace a listing's vectors together); returns how many."""
+    loaded = 0
+    while True:
+        position = index.vector_position()
+        rows = vector_rows_after(session, position)
+        if not rows:
+            return loaded
+        entries = [(row.id, row.created_at) for row in rows]
+        settled = settled_position(position, entries, utcnow())
+        index.apply_vectors(vectors_of(session, {row.listing_id for row in rows}), settled)
+        loaded += len(rows)
+        if len(rows) < REFRESH_ROWS or settled < rows[-1].id:
+            return loaded
 
 
 def catch_up(session: Session, index: SearchIndex) -> int:
-    """Apply every change-log entry the replica has not seen; returns how many."""
+    """Apply every change-log entry the replica has not seen; returns how many. Vectors
+    come first: another process may hold the lexical index's writer, never this
+    process's copy of the vectors."""
+    catch_up_vectors(session, index)
     position = index.applied_position()
     applied = 0
     while True:
@@ -51,7 +56,8 @@ def catch_up(session: Session, index: SearchIndex) -> int:
         listings = session.exec(select(Listing).where(col(Listing.id).in_(listing_ids))).all()
         documents = build_documents(session, listings)
         indexed = {doc.id for doc in documents}
-        new_position = _safe_position(position, changes, utcnow())
+        entries = [(change.id or 0, change.changed_at) for change in changes]
+        new_position = settled_position(position, entries, utcnow())
         index.apply(documents, sorted(listing_ids - indexed), new_position)
         applied += len(changes)
         if new_position < (changes[-1].id or 0) or len(changes) < BATCH_SIZE:

@@ -14,6 +14,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from catalog.search.base import (
     DISPLAY_FIELDS,
     FACETS,
     MIN_WORDS_TO_RELAX,
+    SEMANTIC_CANDIDATES,
     ProgressCallback,
     SearchDocument,
     SearchHit,
@@ -33,8 +35,13 @@ from catalog.search.base import (
     SearchResult,
     SearchSort,
     SearchUnavailable,
+    SemanticScope,
+    fuse,
+    query_language,
+    semantic_scope,
 )
 from catalog.search.highlight import Matcher, Spans, highlights_for
+from catalog.search.semantic import VectorMatrix, VectorRow
 
 SCHEMA_VERSION = 5
 # Field boosts: a title match outranks a summary match, which outranks the body; a word
@@ -56,6 +63,8 @@ TYPO_WEIGHT = 0.3
 PREFIX_WEIGHT = 0.5
 KEYWORD_FIELDS = ("kind", "sector", "province", "city", "smart_block", "stage")
 WRITER_HEAP_BYTES = 64_000_000
+# Lexical hits fused with the nearest vectors: the best this many (or the page, if deeper).
+LEXICAL_CANDIDATES = 100
 
 
 def _pack_offsets(spans: dict[str, Spans]) -> bytes:
@@ -100,6 +109,13 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
+@dataclass(frozen=True)
+class _Hybrid:
+    query: Query  # the lexical matches or the nearby listings, within the filters
+    total: int
+    page: list[tuple[float, Any]]  # (fused score, document address), best first
+
+
 class TantivyIndex(SearchIndex):
     name = "tantivy"
     in_process = True
@@ -113,6 +129,9 @@ class TantivyIndex(SearchIndex):
         self._write_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facets")
         self._seen_mtime = -1
+        # The listing vectors live in this process's memory, loaded from the database;
+        # the index directory on disk holds only the lexical index.
+        self.vectors = VectorMatrix()
 
     # --- the change log position ------------------------------------------------------
 
@@ -126,6 +145,12 @@ class TantivyIndex(SearchIndex):
         temporary = self._position_file.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps({"position": position}))
         os.replace(temporary, self._position_file)
+
+    def vector_position(self) -> int:
+        return self.vectors.position
+
+    def apply_vectors(self, rows: Sequence[VectorRow], position: int) -> None:
+        self.vectors.apply(rows, position)
 
     # --- writing ----------------------------------------------------------------------
 
@@ -371,9 +396,27 @@ class TantivyIndex(SearchIndex):
         )
         if found is None:
             found = searcher.search(tantivy_query, query.limit, **options)
+        total = int(found.count or 0)
+        page = [(float(key) if order is None else 0.0, address) for key, address in found.hits]
+        scope = (
+            semantic_scope(analysed, total, all_words)
+            if order is None and query.embed is not None
+            else None
+        )
+        if scope is not None and not self.vectors.any_lacking(scope.lacking):
+            scope = None  # no listing that the words miss could come in: no embedding
+        semantic = False
+        if scope is not None:
+            assert query.embed is not None
+            hybrid = self._hybrid(searcher, query, tantivy_query, scope, query.embed(query.text))
+            if hybrid is not None:
+                if facets is not None:
+                    facets.cancel()  # the hybrid result's facets count its own listings
+                    facets = self._workers.submit(self._facets, searcher, hybrid.query)
+                total, page, semantic = hybrid.total, hybrid.page, True
         matcher = Matcher(analysed)
         hits = []
-        for key, address in found.hits:
+        for score, address in page:
             stored = searcher.doc(address)
             display = json.loads(stored.get_first("display"))
             spans = _unpack_spans(display["words"], stored.get_first("offsets"))
@@ -381,19 +424,60 @@ class TantivyIndex(SearchIndex):
                 SearchHit(
                     id=int(stored.get_first("id")),
                     slug=display["slug"],
-                    score=float(key) if order is None else 0.0,
+                    score=score,
                     highlights=highlights_for(display["text"], analysed, spans, matcher),
                 )
             )
         counts = facets.result() if facets is not None else {}
         return SearchResult(
             hits=hits,
-            total=int(found.count or 0),
+            total=total,
             facets=counts,
             words=tuple(term.term for term in analysed.terms),
             dropped=analysed.dropped
             + (self._unknown(searcher, analysed) if not (all_words and found.count) else ()),
             all_words=all_words,
+            semantic=semantic,
+        )
+
+    def _hybrid(
+        self,
+        searcher: Any,
+        query: SearchQuery,
+        lexical: Query,
+        scope: SemanticScope,
+        vector: Any,
+    ) -> _Hybrid | None:
+        """The lexical hits and the listings nearest in meaning (within the filters), in
+        one ranking; None when no vector adds a listing or reorders."""
+        near = self.vectors.nearest(vector, SEMANTIC_CANDIDATES, lacking=scope.lacking)
+        if not near:
+            return None
+        wanted = query.offset + query.limit
+        addresses: dict[int, Any] = {}
+        lexical_scores: dict[int, float] = {}
+        for score, address in searcher.search(lexical, max(LEXICAL_CANDIDATES, wanted)).hits:
+            listing_id = int(searcher.doc(address).get_first("id"))
+            addresses[listing_id] = address
+            lexical_scores[listing_id] = float(score)
+        nearby = Query.term_set_query(self._schema, "id", [listing_id for listing_id, _ in near])
+        allowed = Query.boolean_query(
+            [(Occur.Must, nearby), *((Occur.Must, c) for c in self._filter_clauses(query))]
+        )
+        for _score, address in searcher.search(allowed, len(near)).hits:
+            addresses.setdefault(int(searcher.doc(address).get_first("id")), address)
+        language = query_language(query.analysed())
+        cross = {
+            key
+            for key in addresses
+            if language is not None and language not in self.vectors.languages_of(key)
+        }
+        ranked = fuse(lexical_scores, self.vectors.similarities(vector, addresses), cross)
+        union = Query.boolean_query([(Occur.Should, lexical), (Occur.Should, allowed)])
+        return _Hybrid(
+            query=union,
+            total=int(searcher.search(union, 1, count=True).count or 0),
+            page=[(score, addresses[key]) for key, score in ranked[query.offset : wanted]],
         )
 
     def _unknown(self, searcher: Any, analysed: AnalysedQuery) -> tuple[str, ...]:

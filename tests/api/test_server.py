@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import citydeal, environment, serve
+from tests.factories import listing_payload
+from tests.live import citydeal, environment, seeded, serve
 
 pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
@@ -39,3 +40,44 @@ def test_listings_written_elsewhere_become_searchable(server: tuple[str, dict[st
     counts = {httpx.get(f"{base}/v1/search", timeout=5).json()["count"] for _ in range(10)}
     listed = httpx.get(f"{base}/v1/listings", timeout=5).json()["count"]
     assert counts == {listed}
+
+
+def test_vectors_are_computed_in_the_background_and_rebuilt_by_reindex(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    """Seeded by another process, a Thai-only listing is found by an English query once
+    the follower (one worker, under the lease) has embedded it; ``citydeal reindex``
+    finds nothing stale afterwards, and reports progress."""
+    base, env = server
+    key = seeded(env, publisher_of="nakhon-sawan-development")
+    headers = {"Authorization": f"Bearer {key}"}
+    thai_only = {
+        **listing_payload(),
+        "sector": "transport",
+        "smart_block": None,
+        "title_th": "ระบบรถโดยสารไฟฟ้ารอบบึงบอระเพ็ด",
+        "title_en": "",
+        "summary_th": "รถเมล์ไฟฟ้าวิ่งรอบบึง พร้อมสถานีชาร์จ เปิดให้เอกชนร่วมลงทุนแบบสัมปทาน",
+        "summary_en": "",
+        "description_en": "",
+    }
+    created = httpx.post(f"{base}/v1/listings", json=thai_only, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+    url = f"{base}/v1/listings/{created.json()['slug']}"
+    etag = httpx.get(url, headers=headers, timeout=10).headers["ETag"]
+    published = httpx.post(f"{url}/publish", headers=headers | {"If-Match": etag}, timeout=10)
+    assert published.status_code == 200, published.text
+
+    deadline = time.monotonic() + 120  # the seed's 46 listings are embedded first
+    slugs: list[str] = []
+    while time.monotonic() < deadline and created.json()["slug"] not in slugs:
+        time.sleep(0.5)
+        body = httpx.get(f"{base}/v1/search", params={"q": "electric bus"}, timeout=10).json()
+        slugs = [hit["listing"]["slug"] for hit in body["hits"]]
+    assert created.json()["slug"] in slugs
+    assert body["semantic"]
+
+    printed = citydeal(env, "reindex")
+    assert "0 title-and-summary passages embedded" in printed  # the follower did them all
+    listed = httpx.get(f"{base}/v1/listings", timeout=10).json()["count"]
+    assert f"{listed} published listings indexed" in printed

@@ -13,10 +13,11 @@ import httpx
 from sqlmodel import Session, select
 
 from catalog import service
-from catalog.models import Listing, ListingChange
+from catalog.models import Listing
 from catalog.schemas import ListingCreate
 from catalog.search.base import SearchQuery
-from catalog.search.sync import _safe_position, catch_up, catch_up_quietly, rebuild
+from catalog.search.positions import settled_position
+from catalog.search.sync import catch_up, catch_up_quietly, rebuild
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.taxonomy import ListingStatus
 from core.db import for_writing, make_engine, unit_of_work, utcnow
@@ -91,17 +92,10 @@ def test_catch_up_is_idempotent(
 
 def test_position_waits_below_a_young_gap() -> None:
     now = utcnow()
-    young = [
-        ListingChange(id=i, listing_id=1, version=1, action="x", changed_at=now) for i in (1, 2, 4)
-    ]
-    assert _safe_position(0, young, now) == 2
-    old = [
-        ListingChange(
-            id=i, listing_id=1, version=1, action="x", changed_at=now - timedelta(minutes=5)
-        )
-        for i in (1, 2, 4)
-    ]
-    assert _safe_position(0, old, now) == 4
+    young = [(i, now) for i in (1, 2, 4)]
+    assert settled_position(0, young, now) == 2
+    old = [(i, now - timedelta(minutes=5)) for i in (1, 2, 4)]
+    assert settled_position(0, old, now) == 4
 
 
 WORKER_LISTINGS = 12
