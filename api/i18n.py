@@ -187,6 +187,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "choose_one": ("โปรดเลือกค่าที่จะใช้", "Choose which value to keep"),
     "showing_results_for": ("แสดงผลสำหรับ", "Showing results for"),
     "words_left_out": ("คำที่ไม่ได้ใช้ค้นหา", "words left out"),
+    "close_in_meaning": (
+        "รวมโครงการที่มีความหมายใกล้เคียงกับคำค้น แม้เขียนด้วยภาษาอื่นหรือใช้คำอื่น",
+        "including listings close in meaning, even in another language or other words",
+    ),
     "most_words_first": (
         "ไม่มีโครงการที่มีครบทุกคำ จึงแสดงโครงการที่มีคำตรงมากที่สุดก่อน",
         "no listing has every word: those with the most come first",

@@ -9,6 +9,7 @@ from catalog.search.meili_engine import (
     INDEX_SETTINGS,
     MeiliIndex,
     filter_expression,
+    hybrid_parameters,
     quote,
     search_parameters,
     sort_expression,
@@ -83,3 +84,17 @@ def test_unreachable_server_is_reported_as_unavailable() -> None:
         index.applied_position()
     with pytest.raises(SearchUnavailable):
         index.search(SearchQuery(text="fish"))
+
+
+def test_a_hybrid_search_sends_the_vector_to_the_user_provided_embedder() -> None:
+    import numpy as np
+
+    _text, options = search_parameters(SearchQuery(text="electric bus"))
+    vector = np.full(384, 0.05, dtype=np.float32)
+    english = hybrid_parameters(options, vector, english=True)
+    assert english["hybrid"] == {"embedder": "e5", "semanticRatio": 0.85}
+    assert len(english["vector"]) == 384
+    assert english["filter"] == options["filter"]  # the same filters hold for both halves
+    assert hybrid_parameters(options, vector, english=False)["hybrid"]["semanticRatio"] == 0.5
+    embedders = INDEX_SETTINGS["embedders"]
+    assert embedders == {"e5": {"source": "userProvided", "dimensions": 384}}

@@ -93,6 +93,12 @@ async def test_an_english_query_finds_a_listing_written_only_in_thai(
     assert [hit["listing"]["slug"] for hit in after["hits"]][0] == bus
     assert after["count"] == len(after["hits"])  # counts and hits agree
 
+    page = await client.get("/", params={"q": "electric bus", "lang": "en"})
+    assert "including listings close in meaning" in page.text
+    assert THAI_ONLY_BUS["title_th"] in page.text
+    thai_page = await client.get("/", params={"q": "electric bus", "lang": "th"})
+    assert "รวมโครงการที่มีความหมายใกล้เคียง" in thai_page.text
+
     # An English query a listing's English text answers stays precise: vectors may only
     # add listings without English text, and the Thai bus is not about fish.
     precise = (await client.get("/v1/search", params={"q": "fish ball"})).json()
