@@ -18,7 +18,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from catalog.access import ensure_publisher
-from catalog.organisations import resolve_key
+from catalog.accounts.service import SESSION_PREFIX, Passwords, resolve_session
+from catalog.organisations import authenticate_key, record_key_use
 from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, Vector
 from core.db import Database, finish, reads_in_place
@@ -46,6 +47,7 @@ class Services:
         embedder: Embedder | None = None,
     ) -> None:
         self.settings = settings
+        self.passwords = Passwords(settings.accounts)
         self.database = database
         self.matrices = matrices
         self.embedder = embedder
@@ -85,6 +87,10 @@ async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None
     return embedder.query
 
 
+async def get_passwords(request: Request) -> Passwords:
+    return services_of(request).passwords
+
+
 async def get_matrix_store(request: Request) -> MatrixStore:
     return services_of(request).matrices
 
@@ -92,6 +98,7 @@ async def get_matrix_store(request: Request) -> MatrixStore:
 SettingsDep = Annotated[Settings, Depends(current_settings)]
 SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
+PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
 
 
@@ -159,16 +166,32 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # --- who is asking ------------------------------------------------------------------------
 
-_bearer = HTTPBearer(auto_error=False, description="An API key issued by `citydeal keys create`.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An organisation's API key (`cdk_…`), or a person's session token (`cds_…`, "
+    "from `POST /v1/sessions`).",
+)
 
 
 def get_optional_principal(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     if credentials is None:
         return None
-    return resolve_key(session, credentials.credentials)
+    token = credentials.credentials
+    if token.startswith(f"{SESSION_PREFIX}_"):
+        return resolve_session(session, token)
+    principal, stale = authenticate_key(session, token)
+    if stale and principal.api_key_id is not None:
+        if declares_writes(request):
+            record_key_use(session, principal.api_key_id)  # it holds the write lock already
+        else:
+            # A read-only request: a short unit of work of its own.
+            with services_of(request).database.writing() as recording:
+                record_key_use(recording, principal.api_key_id)
+    return principal
 
 
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -71,8 +71,11 @@ def _rejected(_request: Request, exc: Exception) -> Response:
 def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if _is_page(request):
-        return _page(request, exc.status_code, exc.message)
-    return error_response(exc.status_code, exc.code, exc.message, exc.field, **exc.extra)
+        response = _page(request, exc.status_code, exc.message)
+    else:
+        response = error_response(exc.status_code, exc.code, exc.message, exc.field, **exc.extra)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _validation_error(request: Request, exc: Exception) -> Response:

@@ -24,6 +24,7 @@ from api.errors import install_error_handlers
 from api.middleware import BodySizeLimit, ServerTiming
 from api.portal import render_error
 from api.portal import router as portal_router
+from api.routes.accounts import router as accounts_router
 from api.routes.catalog import router as catalog_router
 from api.routes.events import router as events_router
 from api.routes.matching import router as matching_router
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     install_error_handlers(app, render_page=render_error)
     app.include_router(catalog_router)
+    app.include_router(accounts_router)
     app.include_router(matching_router)
     app.include_router(events_router)
     app.include_router(portal_router)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
-import catalog.models  # noqa: F401 (imported for its tables)
+import catalog.accounts.models  # noqa: F401 (imported for its tables)
+import catalog.models  # noqa: F401
 import matching.models  # noqa: F401
 import matching.pitchday.models  # noqa: F401
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from catalog.models import ApiKey, Organisation
-from core.errors import NotFound, Unauthorized
-from core.principal import Principal, Role
+from core.db import utcnow
+from core.errors import InvalidInput, NotFound, Unauthorized
+from core.principal import ROLE_OF_KIND, OrganisationKind, Principal, Role
 
 KEY_PREFIX = "cdk"
 
@@ -22,14 +25,26 @@ def _digest(key: str) -> str:
 
 
 def issue_key(
-    session: Session, *, organisation_slug: str, role: Role, label: str = ""
+    session: Session,
+    *,
+    organisation_slug: str,
+    role: Role,
+    label: str = "",
+    created_by: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key for the organisation; returns the row and the only copy of the key."""
+    """Create a key for the organisation; returns the row and the only copy of the key.
+    The role must be the one its kind of organisation acts in (a publisher key for an
+    organiser would let it publish in a city it does not belong to)."""
     organisation = session.exec(
         select(Organisation).where(Organisation.slug == organisation_slug)
     ).first()
     if organisation is None or organisation.id is None:
         raise NotFound(f"no organisation '{organisation_slug}'", field="org")
+    fitting = ROLE_OF_KIND[OrganisationKind(organisation.kind)]
+    if role != fitting:
+        raise InvalidInput(
+            f"a {organisation.kind} organisation's keys act as {fitting.value}", field="role"
+        )
     prefix = secrets.token_hex(4)
     key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey(
@@ -38,6 +53,7 @@ def issue_key(
         prefix=prefix,
         digest=_digest(key),
         label=label,
+        created_by=created_by,
     )
     session.add(row)
     session.flush()
@@ -54,8 +70,17 @@ def principal_for_key_id(session: Session, key_id: int) -> Principal | None:
     return Principal(row.organisation_id, organisation.slug, Role(row.role), row.id)
 
 
+KEY_USE_PRECISION = timedelta(minutes=5)  # last use is recorded at most this often
+
+
 def resolve_key(session: Session, key: str) -> Principal:
     """The principal a presented key stands for, or 401."""
+    return authenticate_key(session, key)[0]
+
+
+def authenticate_key(session: Session, key: str) -> tuple[Principal, bool]:
+    """The principal a presented key stands for (or 401), and whether its last use is
+    older than ``KEY_USE_PRECISION`` (the caller then records this use)."""
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise Unauthorized("malformed API key", field="authorization")
@@ -69,9 +94,43 @@ def resolve_key(session: Session, key: str) -> Principal:
     organisation = session.get(Organisation, row.organisation_id)
     assert organisation is not None
     assert row.id is not None
-    return Principal(
+    principal = Principal(
         organisation_id=row.organisation_id,
         organisation_slug=organisation.slug,
         role=Role(row.role),
         api_key_id=row.id,
     )
+    stale = row.last_used_at is None or row.last_used_at < utcnow() - KEY_USE_PRECISION
+    return principal, stale
+
+
+def record_key_use(session: Session, key_id: int) -> None:
+    session.execute(
+        update(ApiKey)
+        .where(col(ApiKey.id) == key_id)
+        .values(last_used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def organisation_keys(session: Session, organisation_id: int) -> list[ApiKey]:
+    """An organisation's keys, live ones first, newest first."""
+    return list(
+        session.exec(
+            select(ApiKey)
+            .where(ApiKey.organisation_id == organisation_id)
+            .order_by(col(ApiKey.revoked_at).is_not(None), col(ApiKey.created_at).desc())
+        )
+    )
+
+
+def revoke_key(session: Session, *, principal: Principal, key_id: int) -> ApiKey:
+    """Revoke one of the principal's organisation's keys (any, for an admin): it fails on
+    its next request in every process, as every request looks the key up."""
+    row = session.get(ApiKey, key_id)
+    if row is None or not principal.acts_for(row.organisation_id):
+        raise NotFound("no such key", field="key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+    return row

@@ -15,6 +15,10 @@ class AppError(Exception):
         self.field = field
         self.extra = extra
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 class NotFound(AppError):
     status_code = 404
@@ -56,3 +60,18 @@ class InvalidInput(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
+
+
+class TooManyRequests(AppError):
+    """Too many attempts: the caller may try again after ``retry_after`` seconds."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field, retry_after=retry_after)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

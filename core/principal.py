@@ -21,12 +21,25 @@ class OrganisationKind(StrEnum):
     platform = "platform"
 
 
+# The one role the people and keys of each kind of organisation act in.
+ROLE_OF_KIND = {
+    OrganisationKind.city_company: Role.publisher,
+    OrganisationKind.municipality: Role.publisher,
+    OrganisationKind.investor: Role.investor,
+    OrganisationKind.organiser: Role.organiser,
+    OrganisationKind.platform: Role.admin,
+}
+
+
 @dataclass(frozen=True)
 class Principal:
+    """An organisation acting in one role: through a person's session or an API key."""
+
     organisation_id: int
     organisation_slug: str
     role: Role
-    api_key_id: int
+    api_key_id: int | None = None
+    person_id: int | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -55,6 +55,23 @@ class ScoringSettings(BaseSettings):
     gap_margin: float = Field(20.0, description="How far below the threshold gap analysis looks")
 
 
+class AccountSettings(BaseSettings):
+    """People's accounts, from ``CITYDEAL_ACCOUNTS_…`` variables (environment or ``.env``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYDEAL_ACCOUNTS_", env_file=".env", extra="ignore"
+    )
+
+    argon2_time_cost: int = Field(3, ge=1, le=20, description="argon2id passes")
+    argon2_memory_kib: int = Field(65_536, ge=1_024, description="argon2id memory, KiB")
+    session_hours: int = Field(12, ge=1, le=24 * 30, description="a sign-in lasts this long")
+    invitation_days: int = Field(7, ge=1, le=60, description="an invitation link lasts")
+    reset_hours: int = Field(2, ge=1, le=72, description="a password-reset link lasts")
+    sign_in_window_minutes: int = Field(15, ge=1, description="failed sign-ins count this long")
+    sign_in_failures_per_account: int = Field(5, ge=1)
+    sign_in_failures_per_address: int = Field(20, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYDEAL_", env_file=".env", extra="ignore")
 
@@ -72,6 +89,7 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(default=1, ge=1, le=64)
     # Read from its own ``CITYDEAL_MATCH_…`` variables (environment or ``.env``).
     match: ScoringSettings = Field(default_factory=ScoringSettings)
+    accounts: AccountSettings = Field(default_factory=AccountSettings)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

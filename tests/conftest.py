@@ -26,6 +26,10 @@ from matching.matrix import MatrixStore
 from tests.factories import ENGINES, World, build_world, new_search_index
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
+# argon2id at a test machine's cost (still argon2id; production keeps the library's
+# recommended 64 MiB and 3 passes): a sign-in takes milliseconds, not a quarter second.
+os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_MEMORY_KIB", "8192")
+os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_TIME_COST", "1")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 

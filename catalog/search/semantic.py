@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -65,12 +66,21 @@ class Embedder:
         return self._model
 
     def query(self, text: str) -> Vector:
-        return np.asarray(self._loaded().query(normalise_text(text)), dtype=np.float32)
+        return _cached_query(self, normalise_text(text).strip())
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32)
+
+
+@lru_cache(maxsize=2048)
+def _cached_query(embedder: Embedder, text: str) -> Vector:
+    # The same words come again and again (as people type, and popular searches): a
+    # vector is 1.5 KB, its embedding 15-25 ms.
+    vector = np.asarray(embedder._loaded().query(text), dtype=np.float32)
+    vector.setflags(write=False)
+    return vector
 
 
 def passages_of(listing: Listing) -> dict[str, str]:
@@ -334,6 +344,7 @@ class VectorMatrix:
         self._languages: dict[int, set[str]] = {}
         self._holding = dict.fromkeys(LANGUAGES, 0)  # listings with a vector in each language
         self._size = 0
+        self._language_rows: tuple[int, list[npt.NDArray[np.intp]]] | None = None
         self._position = 0
         self._lock = threading.Lock()
 
@@ -383,6 +394,15 @@ class VectorMatrix:
         held[: self._size] = self._held[: self._size]
         self._vectors, self._listing, self._lang, self._held = vectors, listing, lang, held
 
+    def _rows_by_language(self, size: int) -> list[npt.NDArray[np.intp]]:
+        """The row numbers of each language's vectors (rows are only ever added)."""
+        cached = self._language_rows
+        if cached is None or cached[0] != size:
+            lang = self._lang[:size]
+            cached = (size, [np.flatnonzero(lang == code) for code in range(len(LANGUAGES))])
+            self._language_rows = cached
+        return cached[1]
+
     def languages_of(self, listing_id: int) -> set[str]:
         return self._languages.get(listing_id, set())
 
@@ -400,25 +420,19 @@ class VectorMatrix:
         their cosine similarity (the best of their languages). ``lacking``: only
         listings without text in that language."""
         size = self._size
-        vectors, listing, lang = self._vectors[:size], self._listing[:size], self._lang[:size]
+        vectors, listing = self._vectors[:size], self._listing[:size]
         if not size:
             return []
         scores = vectors @ query
-        eligible = np.ones(size, dtype=bool)
-        if lacking is not None:
-            eligible = (self._held[:size] & (1 << LANGUAGES.index(lacking))) == 0
-        keep = np.zeros(size, dtype=bool)
-        for code in range(len(LANGUAGES)):
-            group = eligible & (lang == code)
-            count = int(group.sum())
-            if count == 0:
-                continue
-            if count < MIN_ROWS_FOR_STANDOUT:
-                keep |= group
-                continue
-            mean, spread = float(scores[group].mean()), float(scores[group].std()) or 1.0
-            keep |= group & (scores >= mean + MIN_STANDOUT * spread)
-        rows = np.flatnonzero(keep)
+        kept = []
+        for rows in self._rows_by_language(size):
+            if lacking is not None:
+                rows = rows[(self._held[rows] & (1 << LANGUAGES.index(lacking))) == 0]
+            if len(rows) >= MIN_ROWS_FOR_STANDOUT:
+                group = scores[rows]
+                rows = rows[group >= group.mean() + MIN_STANDOUT * (group.std() or 1.0)]
+            kept.append(rows)
+        rows = np.concatenate(kept)
         if len(rows) > 2 * limit:
             rows = rows[np.argpartition(-scores[rows], 2 * limit)[: 2 * limit]]
         best: dict[int, float] = {}

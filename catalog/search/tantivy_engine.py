@@ -64,7 +64,8 @@ PREFIX_WEIGHT = 0.5
 KEYWORD_FIELDS = ("kind", "sector", "province", "city", "smart_block", "stage")
 WRITER_HEAP_BYTES = 64_000_000
 # Lexical hits fused with the nearest vectors: the best this many (or the page, if deeper).
-LEXICAL_CANDIDATES = 100
+LEXICAL_CANDIDATES = 50
+NEARBY = 1e9  # the score that marks a listing found by meaning in the union search
 
 
 def _pack_offsets(spans: dict[str, Spans]) -> bytes:
@@ -110,6 +111,12 @@ def _schema() -> tantivy.Schema:
 
 
 @dataclass(frozen=True)
+class _Snapshot:
+    searcher: Any
+    ids: dict[tuple[int, int], int]  # document address -> listing id, for this searcher
+
+
+@dataclass(frozen=True)
 class _Hybrid:
     query: Query  # the lexical matches or the nearby listings, within the filters
     total: int
@@ -129,6 +136,7 @@ class TantivyIndex(SearchIndex):
         self._write_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facets")
         self._seen_mtime = -1
+        self._snapshot: _Snapshot | None = None
         # The listing vectors live in this process's memory, loaded from the database;
         # the index directory on disk holds only the lexical index.
         self.vectors = VectorMatrix()
@@ -239,14 +247,28 @@ class TantivyIndex(SearchIndex):
     # --- reading ----------------------------------------------------------------------
 
     def _searcher(self) -> Any:
+        """The searcher of the index's latest commit, kept until the next one: document
+        addresses stay valid while it is, so listing ids found for them are remembered."""
         try:
             mtime = self._position_file.stat().st_mtime_ns
         except FileNotFoundError:
             mtime = 0
-        if mtime != self._seen_mtime:
+        snapshot = self._snapshot
+        if snapshot is None or mtime != self._seen_mtime:
             self._index.reload()
-            self._seen_mtime = mtime
-        return self._index.searcher()
+            snapshot = _Snapshot(self._index.searcher(), {})
+            self._snapshot, self._seen_mtime = snapshot, mtime
+        return snapshot.searcher
+
+    def _listing_id(self, searcher: Any, address: Any) -> int:
+        snapshot = self._snapshot
+        key = (address.segment_ord, address.doc)
+        if snapshot is None or snapshot.searcher is not searcher:
+            return int(searcher.doc(address).get_first("id"))
+        found = snapshot.ids.get(key)
+        if found is None:
+            found = snapshot.ids[key] = int(searcher.doc(address).get_first("id"))
+        return found
 
     def close(self) -> None:
         self._workers.shutdown(wait=False)
@@ -457,15 +479,22 @@ class TantivyIndex(SearchIndex):
         addresses: dict[int, Any] = {}
         lexical_scores: dict[int, float] = {}
         for score, address in searcher.search(lexical, max(LEXICAL_CANDIDATES, wanted)).hits:
-            listing_id = int(searcher.doc(address).get_first("id"))
+            listing_id = self._listing_id(searcher, address)
             addresses[listing_id] = address
             lexical_scores[listing_id] = float(score)
         nearby = Query.term_set_query(self._schema, "id", [listing_id for listing_id, _ in near])
         allowed = Query.boolean_query(
             [(Occur.Must, nearby), *((Occur.Must, c) for c in self._filter_clauses(query))]
         )
-        for _score, address in searcher.search(allowed, len(near)).hits:
-            addresses.setdefault(int(searcher.doc(address).get_first("id")), address)
+        # One search gives both the union's size and, scored far above any lexical
+        # match, the nearby listings within the filters.
+        union = Query.boolean_query(
+            [(Occur.Should, lexical), (Occur.Should, Query.const_score_query(allowed, NEARBY))]
+        )
+        found = searcher.search(union, len(near), count=True)
+        for score, address in found.hits:
+            if score >= NEARBY:
+                addresses.setdefault(self._listing_id(searcher, address), address)
         language = query_language(query.analysed())
         cross = {
             key
@@ -473,10 +502,9 @@ class TantivyIndex(SearchIndex):
             if language is not None and language not in self.vectors.languages_of(key)
         }
         ranked = fuse(lexical_scores, self.vectors.similarities(vector, addresses), cross)
-        union = Query.boolean_query([(Occur.Should, lexical), (Occur.Should, allowed)])
         return _Hybrid(
             query=union,
-            total=int(searcher.search(union, 1, count=True).count or 0),
+            total=int(found.count or 0),
             page=[(score, addresses[key]) for key, score in ranked[query.offset : wanted]],
         )
 

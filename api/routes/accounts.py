@@ -1,0 +1,266 @@
+"""People's accounts over the API: sessions, organisations, members, links, keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from api.deps import PasswordsDep, PrincipalDep, SessionDep, SettingsDep, writes
+from api.errors import error_response, error_responses
+from catalog import organisations
+from catalog.accounts import service
+from catalog.accounts.models import Person
+from catalog.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyPublic,
+    InvitationCreate,
+    LinkPublic,
+    MePublic,
+    OrganisationCreate,
+    OrganisationPublic,
+    PasswordSet,
+    PersonPublic,
+    ResetRequest,
+    SessionPublic,
+    SignInRequest,
+)
+from catalog.models import Organisation
+from core.errors import NotFound
+from core.principal import Principal
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+Token = Annotated[str, Path(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+OrganisationSlug = Annotated[
+    str, Path(max_length=80, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", description="Slug.")
+]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def link_public(
+    session: Session, request: Request, link: service.IssuedLink, path: str
+) -> LinkPublic:
+    return LinkPublic(
+        person=service.person_public(session, link.person),
+        url=str(request.base_url).rstrip("/") + f"{path}/{link.token}",
+        emailed=False,
+        expires_at=link.expires_at,
+    )
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    responses=error_responses(401, 422, 429),
+    response_model=SessionPublic,
+)
+@writes
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    passwords: PasswordsDep,
+    settings: SettingsDep,
+    data: SignInRequest,
+) -> SessionPublic | JSONResponse:
+    """Sign a person in: a session token to send as `Authorization: Bearer …`. Failed
+    attempts are throttled per account and per address (`429` with `Retry-After`)."""
+    signed_in = service.sign_in(
+        session,
+        email=data.email,
+        password=data.password,
+        address=client_address(request),
+        passwords=passwords,
+        settings=settings.accounts,
+    )
+    if signed_in is None:
+        # Answered, not raised: the failed attempt is committed, and counts.
+        return error_response(401, "unauthorized", "wrong e-mail or password", "password")
+    return SessionPublic(
+        token=signed_in.token,
+        expires_at=signed_in.expires_at,
+        person=service.person_public(session, signed_in.person),
+    )
+
+
+@router.delete("/sessions", status_code=204, responses=error_responses(401, 403))
+@writes
+def sign_out_everywhere(session: SessionDep, principal: PrincipalDep) -> Response:
+    """End every session of the signed-in person, on every device."""
+    person = service.person_of(session, principal)
+    assert person.id is not None
+    service.end_sessions(session, person.id)
+    return Response(status_code=204)
+
+
+@router.get("/me", responses=error_responses(401))
+def me(session: SessionDep, principal: PrincipalDep) -> MePublic:
+    """Who the credentials stand for: the organisation, the role and, for a person's
+    session, the person."""
+    person = session.get(Person, principal.person_id) if principal.person_id else None
+    return MePublic(
+        organisation=principal.organisation_slug,
+        role=principal.role,
+        person=service.person_public(session, person) if person else None,
+        api_key_id=principal.api_key_id,
+    )
+
+
+@router.post(
+    "/organisations",
+    status_code=201,
+    responses=error_responses(401, 403, 422),
+)
+@writes
+def create_organisation(
+    session: SessionDep, principal: PrincipalDep, data: OrganisationCreate
+) -> OrganisationPublic:
+    """Create an organisation (admins); then invite its first member, its owner."""
+    organisation = service.create_organisation(session, principal=principal, data=data)
+    return OrganisationPublic.model_validate(organisation, from_attributes=True)
+
+
+def _organisation(session: Session, principal: Principal, slug: str) -> Organisation:
+    organisation = service.organisation_by_slug(session, slug)
+    assert organisation.id is not None
+    if not principal.acts_for(organisation.id):
+        raise NotFound(f"no organisation '{slug}'", field="organisation")
+    return organisation
+
+
+@router.get("/organisations/{slug}/members", responses=error_responses(401, 404))
+def list_members(
+    session: SessionDep, principal: PrincipalDep, slug: OrganisationSlug
+) -> list[PersonPublic]:
+    """The organisation's people (its members and admins)."""
+    organisation = _organisation(session, principal, slug)
+    return [
+        service.person_public(session, person)
+        for person in service.members(session, principal=principal, organisation=organisation)
+    ]
+
+
+@router.post(
+    "/organisations/{slug}/invitations",
+    status_code=201,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+@writes
+def invite(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    slug: OrganisationSlug,
+    data: InvitationCreate,
+) -> LinkPublic:
+    """Invite a member (the organisation's owner, or an admin): a single-use link to set
+    a password, which expires."""
+    organisation = _organisation(session, principal, slug)
+    link = service.invite(
+        session,
+        principal=principal,
+        organisation=organisation,
+        data=data,
+        settings=settings.accounts,
+    )
+    return link_public(session, request, link, "/invitations")
+
+
+@router.post(
+    "/organisations/{slug}/members/{person_id}/reset-link",
+    status_code=201,
+    responses=error_responses(401, 404),
+)
+@writes
+def member_reset_link(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    slug: OrganisationSlug,
+    person_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> LinkPublic:
+    """A password-reset link for a member, to pass on (owner or admin)."""
+    _organisation(session, principal, slug)
+    link = service.reset_link(
+        session, principal=principal, person_id=person_id, settings=settings.accounts
+    )
+    return link_public(session, request, link, "/password-reset")
+
+
+@router.post("/invitations/{token}", responses=error_responses(404, 409, 422))
+@writes
+def accept_invitation(
+    session: SessionDep, passwords: PasswordsDep, token: Token, data: PasswordSet
+) -> PersonPublic:
+    """Set a first password through an invitation link (once)."""
+    person = service.use_link(
+        session, token=token, purpose=service.INVITATION, data=data, passwords=passwords
+    )
+    return service.person_public(session, person)
+
+
+@router.post("/password-resets", status_code=202, responses=error_responses(422))
+@writes
+def request_password_reset(
+    session: SessionDep, settings: SettingsDep, data: ResetRequest
+) -> dict[str, str]:
+    """Ask for a reset link by e-mail. The answer is the same whether or not the address
+    has an account."""
+    service.request_reset(session, email=data.email, settings=settings.accounts)
+    return {"detail": "if the address has an account, a reset link is on its way"}
+
+
+@router.post("/password-resets/{token}", responses=error_responses(404, 409, 422))
+@writes
+def reset_password(
+    session: SessionDep, passwords: PasswordsDep, token: Token, data: PasswordSet
+) -> PersonPublic:
+    """Set a new password through a reset link (once); every session of the person ends."""
+    person = service.use_link(
+        session, token=token, purpose=service.RESET, data=data, passwords=passwords
+    )
+    return service.person_public(session, person)
+
+
+@router.get("/keys", responses=error_responses(401))
+def list_keys(session: SessionDep, principal: PrincipalDep) -> list[ApiKeyPublic]:
+    """The organisation's API keys, with when each was made and last used."""
+    return [
+        service.key_public(row)
+        for row in organisations.organisation_keys(session, principal.organisation_id)
+    ]
+
+
+@router.post("/keys", status_code=201, responses=error_responses(401, 403, 422))
+@writes
+def create_key(session: SessionDep, principal: PrincipalDep, data: ApiKeyCreate) -> ApiKeyIssued:
+    """A new key for the organisation, in its role; the key is shown this once."""
+    service.person_of(session, principal)  # people make keys; keys do not make keys
+    row, key = organisations.issue_key(
+        session,
+        organisation_slug=principal.organisation_slug,
+        role=principal.role,
+        label=data.label,
+        created_by=principal.person_id,
+    )
+    return ApiKeyIssued(key=key, **service.key_public(row).model_dump())
+
+
+@router.delete("/keys/{key_id}", status_code=204, responses=error_responses(401, 404))
+@writes
+def revoke_key(
+    session: SessionDep,
+    principal: PrincipalDep,
+    key_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Revoke a key: its next request fails, in every process."""
+    organisations.revoke_key(session, principal=principal, key_id=key_id)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""People: accounts of an organisation's members, their sessions, invitations and resets."""
