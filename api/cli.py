@@ -9,6 +9,7 @@ from rich.console import Console
 from sqlmodel import Session
 
 from api.migrate import upgrade
+from catalog.accounts.service import bootstrap_admin
 from catalog.models import City, Organisation
 from catalog.organisations import issue_key
 from catalog.search.documents import count_published
@@ -24,9 +25,11 @@ app = typer.Typer(help="citydeal: smart-city investment catalogue.", no_args_is_
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Organisations.", no_args_is_help=True)
+people_app = typer.Typer(help="People's accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(people_app, name="people")
 console = Console()
 
 
@@ -84,6 +87,24 @@ def reindex(
     console.print(f"[green]{written} published listings indexed[/]")
     if embedder is not None:
         console.print(f"[green]{embedded} title-and-summary passages embedded[/]")
+
+
+@people_app.command("create-admin")
+def people_create_admin(
+    email: Annotated[str, typer.Option(help="The admin's e-mail address.")],
+    name: Annotated[str, typer.Option(help="The admin's name.")] = "",
+) -> None:
+    """The first admin (or a new link for one): prints a single-use link to set a password."""
+    settings = get_settings()
+    with _session() as session:
+        try:
+            link = bootstrap_admin(session, email=email, name=name, settings=settings.accounts)
+        except AppError as exc:
+            console.print(f"[red]{exc.message}[/]")
+            raise typer.Exit(2) from exc
+        session.commit()
+    console.print(f"Open this link to set the password of [bold]{link.person.email}[/] (once):")
+    print(f"{settings.public_url.rstrip('/')}/invitations/{link.token}")
 
 
 @orgs_app.command("create")

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     meili_url: str | None = None
     meili_key: str | None = None
     session_secret: str = "dev-only-change-me"
+    # Where people reach the portal: the base of links made outside a request (the CLI).
+    public_url: str = "http://127.0.0.1:8000"
     search_sync_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Semantic vectors (an English query finds a Thai-only listing): computed in the
     # background from the change log; off, search is by words alone.

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import events, public, publisher, signin
+from api.portal import accounts, events, public, publisher, signin
 from api.portal.rendering import render_error
 
 router = APIRouter(include_in_schema=False)
-for module in (public, events, signin, publisher):
+for module in (public, events, signin, accounts, publisher):
     router.include_router(module.router)
 
 __all__ = ["render_error", "router"]

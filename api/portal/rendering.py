@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api import i18n
 from api.deps import SessionDep, run_db, run_search
 from api.i18n import Lang
+from catalog.accounts.service import principal_for_session
 from catalog.organisations import principal_for_key_id
 from catalog.schemas import SearchParams
 from catalog.taxonomy import (
@@ -42,10 +43,14 @@ R = TypeVar("R")
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "api_key_id"
+PERSON_SESSION = "person_session"  # a person's session token; the row is the truth
 
 
 async def _principal(request: Request, session: SessionDep) -> Principal | None:
     # Async so that an anonymous visitor (most of them) costs no trip to a worker thread.
+    token = request.session.get(PERSON_SESSION)
+    if isinstance(token, str):
+        return await run_db(session, principal_for_session, session, token)
     key_id = request.session.get(SESSION_KEY)
     if not isinstance(key_id, int):
         return None

@@ -401,6 +401,18 @@ class TantivyIndex(SearchIndex):
         expandable = any(term.typos or term.prefix or term.thai for term in analysed.terms)
         relax = len(analysed.terms) >= MIN_WORDS_TO_RELAX and order is None
         all_words = True
+        # A query in one language while some listings lack text in it always brings
+        # vectors in: its embedding starts now, beside the lexical search, and facets
+        # wait for the combined result.
+        language = query_language(analysed)
+        vector = (
+            self._workers.submit(query.embed, query.text)
+            if query.embed is not None
+            and order is None
+            and language is not None
+            and self.vectors.any_lacking(language)
+            else None
+        )
         tantivy_query = self._query(query, analysed, loose=False)
         found = searcher.search(tantivy_query, query.limit, **options)
         if relax and (found.count or 0) < wanted:
@@ -414,7 +426,9 @@ class TantivyIndex(SearchIndex):
         # Facet counting is the costliest part of a broad query; tantivy releases the GIL,
         # so it runs on a worker thread while this one collects the page.
         facets = (
-            self._workers.submit(self._facets, searcher, tantivy_query) if query.facets else None
+            self._workers.submit(self._facets, searcher, tantivy_query)
+            if query.facets and vector is None
+            else None
         )
         if found is None:
             found = searcher.search(tantivy_query, query.limit, **options)
@@ -428,14 +442,19 @@ class TantivyIndex(SearchIndex):
         if scope is not None and not self.vectors.any_lacking(scope.lacking):
             scope = None  # no listing that the words miss could come in: no embedding
         semantic = False
+        counted = tantivy_query
         if scope is not None:
             assert query.embed is not None
-            hybrid = self._hybrid(searcher, query, tantivy_query, scope, query.embed(query.text))
+            embedded = vector.result() if vector is not None else query.embed(query.text)
+            hybrid = self._hybrid(searcher, query, tantivy_query, scope, embedded)
             if hybrid is not None:
                 if facets is not None:
                     facets.cancel()  # the hybrid result's facets count its own listings
-                    facets = self._workers.submit(self._facets, searcher, hybrid.query)
+                    facets = None
+                counted = hybrid.query
                 total, page, semantic = hybrid.total, hybrid.page, True
+        if facets is None and query.facets:
+            facets = self._workers.submit(self._facets, searcher, counted)
         matcher = Matcher(analysed)
         hits = []
         for score, address in page:

@@ -81,3 +81,33 @@ def test_vectors_are_computed_in_the_background_and_rebuilt_by_reindex(
     assert "0 title-and-summary passages embedded" in printed  # the follower did them all
     listed = httpx.get(f"{base}/v1/listings", timeout=10).json()["count"]
     assert f"{listed} published listings indexed" in printed
+
+
+def test_the_first_admin_comes_from_the_command_line(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    printed = citydeal(
+        {**env, "CITYDEAL_PUBLIC_URL": base},
+        "people",
+        "create-admin",
+        "--email",
+        "Root@City.example",
+    )
+    link = printed.strip().splitlines()[-1]
+    assert link.startswith(f"{base}/invitations/")
+    token = link.rsplit("/", 1)[1]
+    accepted = httpx.post(
+        f"{base}/v1/invitations/{token}", json={"password": "the first admin"}, timeout=10
+    )
+    assert accepted.status_code == 200, accepted.text
+    signed_in = httpx.post(
+        f"{base}/v1/sessions",
+        json={"email": "root@city.example", "password": "the first admin"},
+        timeout=10,
+    )
+    assert signed_in.status_code == 201, signed_in.text
+    me = httpx.get(
+        f"{base}/v1/me",
+        headers={"Authorization": f"Bearer {signed_in.json()['token']}"},
+        timeout=10,
+    )
+    assert me.json()["role"] == "admin"
