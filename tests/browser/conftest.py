@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import environment, seeded, serve
+from tests.live import citydeal, environment, seeded, serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -31,14 +31,53 @@ def _has_seed_results(base: str) -> bool:
     return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
 
 
+PUBLISHER_EMAIL = "staff@patong.example"
+PUBLISHER_PASSWORD = "patong beach safety"
+
+
+def _person_of_patong(base: str, env: dict[str, str]) -> None:
+    """The way a city's staff get an account: the first admin (from the command line)
+    invites Patong's owner, who sets a password."""
+    link = citydeal(
+        {**env, "CITYDEAL_PUBLIC_URL": base},
+        "people",
+        "create-admin",
+        "--email",
+        "admin@citydeal.example",
+    )
+    admin_token = link.strip().splitlines()[-1].rsplit("/", 1)[1]
+    password = {"password": "the first admin password"}
+    assert httpx.post(f"{base}/v1/invitations/{admin_token}", json=password).status_code == 200
+    admin = httpx.post(f"{base}/v1/sessions", json={"email": "admin@citydeal.example", **password})
+    invited = httpx.post(
+        f"{base}/v1/organisations/patong-municipality/invitations",
+        json={"email": PUBLISHER_EMAIL, "owner": True},
+        headers={"Authorization": f"Bearer {admin.json()['token']}"},
+    )
+    token = invited.json()["url"].rsplit("/", 1)[1]
+    accepted = httpx.post(f"{base}/v1/invitations/{token}", json={"password": PUBLISHER_PASSWORD})
+    assert accepted.status_code == 200, accepted.text
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A seeded app served by uvicorn on a free port, and a publisher key for Patong."""
+    """A seeded app served by uvicorn on a free port, a publisher key for Patong and a
+    person of Patong who signs in with e-mail and password."""
     root = tmp_path_factory.mktemp("live")
     env = environment(root, CITYDEAL_SEARCH_SYNC_SECONDS="0.5")
     key = seeded(env, publisher_of="patong-municipality")
     with serve(env, root, ready=_has_seed_results) as base:
+        _person_of_patong(base, env)
         yield {"base": base, "key": key}
+
+
+def sign_in(page: Any, live: dict[str, str], lang: str | None = "en") -> None:
+    """Sign in as Patong's staff, as a person does: e-mail and password."""
+    page.goto(live["base"] + "/signin" + (f"?lang={lang}" if lang else ""))
+    page.fill("#email", PUBLISHER_EMAIL)
+    page.fill("#password", PUBLISHER_PASSWORD)
+    page.locator("#password").press("Enter")
+    page.wait_for_url("**/dashboard")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, stored_draft
+from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, sign_in, stored_draft
 
 SLUG = DRAFT
 
@@ -18,10 +18,7 @@ pytestmark = BROWSER_TESTS
 
 
 def _sign_in(live: dict[str, str], page: Any) -> None:
-    page.goto(live["base"] + "/signin?lang=en")
-    page.fill("#api_key", live["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/dashboard")
+    sign_in(page, live)
 
 
 def _open_editor(live: dict[str, str], page: Any) -> None:

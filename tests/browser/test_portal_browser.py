@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.conftest import BROWSER_TESTS, shot
+from tests.browser.conftest import BROWSER_TESTS, shot, sign_in
 
 pytestmark = BROWSER_TESTS
 
@@ -60,10 +60,7 @@ def test_switch_language(live: dict[str, str], page: Any) -> None:
 
 def test_publisher_signs_in_and_publishes_a_draft(live: dict[str, str], page: Any) -> None:
     assert httpx.get(f"{live['base']}/v1/listings/patong-smart-beach-safety").status_code == 404
-    page.goto(live["base"] + "/signin?lang=en")
-    page.fill("#api_key", live["key"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/dashboard")
+    sign_in(page, live)
     row = page.locator('tr[data-slug="patong-smart-beach-safety"]')
     shot(page, "dashboard")
     row.locator("button[type=submit]").click()

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from api.i18n import MESSAGES
-from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, stored_draft
+from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, sign_in, stored_draft
 
 pytestmark = BROWSER_TESTS
 
@@ -207,11 +207,8 @@ def test_the_conflict_page_in_thai_on_a_phone(live: dict[str, str], phone: Any) 
     assert title_b != before["title_th"]
 
     tab_a = phone.new_page()
-    tab_a.goto(live["base"] + "/signin")
+    sign_in(tab_a, live, lang=None)
     assert tab_a.locator("html").get_attribute("lang") == "th"
-    tab_a.fill("#api_key", live["key"])
-    tab_a.click("button[type=submit]")
-    tab_a.wait_for_url("**/dashboard")
     tab_b = phone.new_page()
     _open_editor(live, tab_a)
     _open_editor(live, tab_b)
