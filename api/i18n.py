@@ -37,6 +37,39 @@ def text_in(th: str, en: str, lang: Lang) -> str:
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # --- checkpoints and leads
+    "checkpoints_due": ("การติดตามผลที่ครบกำหนดภายใน 30 วัน", "Checkpoints due in the next 30 days"),
+    "nothing_due": ("ไม่มีการติดตามผลที่ต้องรายงาน", "Nothing to report"),
+    "checkpoint_status": ("ความคืบหน้า", "Progress"),
+    "checkpoint_note": ("บันทึก", "Note"),
+    "evidence_link": ("ลิงก์หลักฐาน", "Evidence link"),
+    "evidence": ("หลักฐาน", "Evidence"),
+    "report_checkpoint": ("รายงานผล", "Report"),
+    "checkpoint_reported": ("บันทึกรายงานการติดตามผลแล้ว", "Checkpoint reported"),
+    "checkpoint_status_invalid": (
+        "กรุณาเลือกความคืบหน้าจากรายการ",
+        "Choose the progress from the list",
+    ),
+    "checkpoint_note_invalid": ("บันทึกยาวเกินไป", "The note is too long"),
+    "checkpoint_evidence_url_invalid": (
+        "ลิงก์ต้องขึ้นต้นด้วย http:// หรือ https://",
+        "A link starts with http:// or https://",
+    ),
+    "checkpoint_not_found": (
+        "ยังไม่มีการติดตามผลนี้ (เริ่มเมื่อเผยแพร่โครงการ)",
+        "No such checkpoint yet (they start at publication)",
+    ),
+    "lead_saved": ("บันทึกข้อมูลผู้สนใจแล้ว", "Lead saved"),
+    "export_csv": ("ดาวน์โหลดเป็นไฟล์ CSV", "Download as CSV"),
+    "lead_column_listing": ("โครงการ", "Listing"),
+    "lead_column_listing_slug": ("รหัสโครงการ", "Listing id"),
+    "lead_column_investor_organisation": ("นักลงทุน", "Investor"),
+    "lead_column_investor_profile": ("โปรไฟล์นักลงทุน", "Investor profile"),
+    "lead_column_contact": ("ติดต่อ", "Contact"),
+    "lead_column_date": ("วันที่แสดงความสนใจ", "Date"),
+    "lead_column_status": ("สถานะ", "Status"),
+    "lead_column_message": ("ข้อความจากนักลงทุน", "Message"),
+    "lead_column_notes": ("บันทึกของเรา", "Our notes"),
     # --- people's accounts
     "email": ("อีเมล", "E-mail"),
     "password": ("รหัสผ่าน", "Password"),

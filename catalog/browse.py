@@ -4,6 +4,8 @@ organisation's own listings in every status."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, desc, func
@@ -11,7 +13,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from catalog.geography import place_names, province_codes
-from catalog.models import City, Listing, ListingModel, SmartBlock
+from catalog.models import Checkpoint, City, Listing, ListingModel, SmartBlock
 from catalog.readmodel import published_summaries
 from catalog.schemas import (
     CatalogueFilters,
@@ -29,7 +31,13 @@ from catalog.schemas import (
 from catalog.search.analysis import normalise_text
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
 from catalog.search.semantic import Vector
-from catalog.taxonomy import SECTOR_LABELS, Label, ListingStatus, sector_family_down
+from catalog.taxonomy import (
+    SECTOR_LABELS,
+    CheckpointStatus,
+    Label,
+    ListingStatus,
+    sector_family_down,
+)
 from core.db import read_rows
 from core.errors import InvalidInput, ServiceUnavailable
 from core.principal import Principal
@@ -166,6 +174,45 @@ def list_own(
         .offset(filters.offset)
     ).all()
     return [listing_id or 0 for listing_id in page], total
+
+
+@dataclass(frozen=True)
+class DueCheckpoint:
+    slug: str
+    title_th: str
+    title_en: str
+    months: int
+    due_on: date
+    overdue: bool
+
+
+def due_checkpoints(
+    session: Session, *, principal: Principal, today: date, within_days: int = 30
+) -> list[DueCheckpoint]:
+    """The principal organisation's unreported checkpoints due by ``within_days`` from
+    ``today`` (the overdue ones first: they are the oldest), for the dashboard."""
+    horizon = today + timedelta(days=within_days)
+    rows = read_rows(
+        session,
+        sql_select(
+            col(Listing.slug),
+            col(Listing.title_th),
+            col(Listing.title_en),
+            col(Checkpoint.months),
+            col(Checkpoint.due_on),
+        )
+        .join(Checkpoint, col(Checkpoint.listing_id) == col(Listing.id))
+        .where(
+            col(Listing.organisation_id) == principal.organisation_id,
+            col(Checkpoint.status) == CheckpointStatus.pending,
+            col(Checkpoint.due_on) <= horizon,
+        )
+        .order_by(col(Checkpoint.due_on), col(Listing.id)),
+    ).all()
+    return [
+        DueCheckpoint(slug, title_th, title_en, months, due_on, due_on < today)
+        for slug, title_th, title_en, months, due_on in rows
+    ]
 
 
 def published_ids_in_city(session: Session, *, slug: str) -> list[int]:

@@ -166,6 +166,7 @@ class Checkpoint(SQLModel, table=True):
     due_on: date
     status: str = Field(sa_type=_enum_column())
     note: str = ""
+    evidence_url: str | None = Field(default=None, max_length=500)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

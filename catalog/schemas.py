@@ -15,12 +15,15 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    computed_field,
     field_validator,
     model_validator,
 )
 
 from catalog.search.base import SearchSort
 from catalog.taxonomy import (
+    REPORTABLE,
+    CheckpointState,
     CheckpointStatus,
     CityKind,
     InvestmentModel,
@@ -29,7 +32,10 @@ from catalog.taxonomy import (
     Region,
     Sector,
     Stage,
+    checkpoint_state,
 )
+from core.db import utcnow
+from core.formatting import bangkok_date
 from core.schemas import StrictModel, partial_model
 from core.text import (
     Description,
@@ -94,12 +100,33 @@ class CheckpointPublic(BaseModel):
     due_on: date
     status: CheckpointStatus
     note: str
+    evidence_url: str | None = None
     updated_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="How the checkpoint reads today: its status, or overdue while it is "
+        "still pending after its due date (Bangkok time)."
+    )
+    @property
+    def state(self) -> CheckpointState:
+        return checkpoint_state(self.status, self.due_on, bangkok_date(utcnow()))
 
 
 class CheckpointUpdate(StrictModel):
-    status: CheckpointStatus | None = None
+    status: CheckpointStatus | None = Field(
+        default=None, description="What is reported: on-track, delayed or done."
+    )
     note: OptionalDescription | None = None
+    evidence_url: AnyHttpUrl | None = Field(
+        default=None, description="A link to the evidence: minutes, photos, a report."
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _reportable(cls, value: CheckpointStatus | None) -> CheckpointStatus | None:
+        if value is not None and value not in REPORTABLE:
+            raise ValueError("report on-track, delayed or done")
+        return value
 
 
 # --- geography -------------------------------------------------------------------------

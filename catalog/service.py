@@ -324,7 +324,7 @@ def update_checkpoint(
             f"no {months}-month checkpoint: checkpoints start when the listing is published",
             field="months",
         )
-    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    for name, value in data.model_dump(exclude_unset=True, exclude_none=True, mode="json").items():
         setattr(checkpoint, name, value)
     checkpoint.updated_at = utcnow()
     session.add(checkpoint)

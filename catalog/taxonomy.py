@@ -6,6 +6,7 @@ OpenAPI lists the allowed values; Thai and English labels live beside it.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -177,6 +178,35 @@ KIND_LABELS: dict[ListingKind, Label] = {
     ListingKind.infrastructure: Label("โครงสร้างพื้นฐาน", "Infrastructure"),
     ListingKind.trade: Label("การค้าและธุรกิจ", "Trade and business"),
 }
+
+
+class CheckpointState(StrEnum):
+    """How a checkpoint reads: its reported status, or overdue while still unreported
+    after its due date."""
+
+    pending = "pending"
+    overdue = "overdue"
+    on_track = "on-track"
+    delayed = "delayed"
+    done = "done"
+
+
+CHECKPOINT_LABELS: dict[CheckpointState, Label] = {
+    CheckpointState.pending: Label("รอรายงาน", "Pending"),
+    CheckpointState.overdue: Label("เลยกำหนดรายงาน", "Overdue"),
+    CheckpointState.on_track: Label("เป็นไปตามแผน", "On track"),
+    CheckpointState.delayed: Label("ล่าช้า", "Delayed"),
+    CheckpointState.done: Label("แล้วเสร็จ", "Done"),
+}
+# What a publisher may report (pending is where every checkpoint starts).
+REPORTABLE = (CheckpointStatus.on_track, CheckpointStatus.delayed, CheckpointStatus.done)
+
+
+def checkpoint_state(status: str, due_on: date, today: date) -> CheckpointState:
+    if status == CheckpointStatus.pending and due_on < today:
+        return CheckpointState.overdue
+    return CheckpointState(status)
+
 
 REGION_LABELS: dict[Region, Label] = {
     Region.north: Label("ภาคเหนือ", "North"),

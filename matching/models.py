@@ -54,5 +54,6 @@ class Interest(SQLModel, table=True):
     )
     message: str = ""
     status: str = Field(sa_type=String(32))
+    notes: str = ""  # the publisher's own, about this lead
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -13,11 +13,12 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from catalog.geography import known_province
 from catalog.schemas import MAX_THB, ListingPublic
-from catalog.taxonomy import InvestmentModel, ListingKind, Region, Sector, Stage
+from catalog.taxonomy import InvestmentModel, Label, ListingKind, Region, Sector, Stage
 from core.schemas import StrictModel, partial_model
 from core.text import Slug, Title, clean_text
 
@@ -46,8 +47,9 @@ class LeadStatus(StrEnum):
     new = "new"
     contacted = "contacted"
     meeting = "meeting"
-    declined = "declined"
-    closed = "closed"
+    letter_of_intent = "letter-of-intent"
+    won = "won"
+    lost = "lost"
 
 
 class ProfileFields(StrictModel):
@@ -210,12 +212,30 @@ class InterestCreate(StrictModel):
     )
 
 
+LEAD_LABELS: dict[LeadStatus, Label] = {
+    LeadStatus.new: Label("ใหม่", "New"),
+    LeadStatus.contacted: Label("ติดต่อแล้ว", "Contacted"),
+    LeadStatus.meeting: Label("นัดประชุม", "Meeting"),
+    LeadStatus.letter_of_intent: Label("หนังสือแสดงเจตจำนง", "Letter of intent"),
+    LeadStatus.won: Label("ได้ลงทุน", "Won"),
+    LeadStatus.lost: Label("ไม่ไปต่อ", "Lost"),
+}
+
+
 class LeadPublic(BaseModel):
     id: int
     listing_slug: str
+    listing_title_th: str
+    listing_title_en: str
     investor: InvestorProfilePublic
+    investor_organisation_th: str
+    investor_organisation_en: str
+    contact_email: str | None = Field(
+        description="The investor organisation's address, or its owner's"
+    )
     message: str
     status: LeadStatus
+    notes: str = Field(description="The publisher's own notes")
     created_at: datetime
     updated_at: datetime
 
@@ -226,7 +246,14 @@ class LeadsPublic(BaseModel):
 
 
 class LeadUpdate(StrictModel):
-    status: LeadStatus
+    status: LeadStatus | None = None
+    notes: Annotated[str, Field(max_length=5_000)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> LeadUpdate:
+        if self.status is None and self.notes is None:
+            raise ValueError("send a status, notes, or both")
+        return self
 
 
 class ProfileFit(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from catalog.accounts.models import Person
 from catalog.models import Listing, Organisation
 from catalog.taxonomy import ListingStatus
 from core.db import claim_version, unique_slug, utcnow
@@ -160,15 +161,32 @@ def lead_public(session: Session, interest: Interest) -> LeadPublic:
     profile = session.get(InvestorProfile, interest.investor_profile_id)
     assert listing is not None
     assert profile is not None
+    organisation = session.get(Organisation, profile.organisation_id)
+    assert organisation is not None
     return LeadPublic(
         id=interest.id or 0,
         listing_slug=listing.slug,
+        listing_title_th=listing.title_th,
+        listing_title_en=listing.title_en,
         investor=profile_public(session, profile),
+        investor_organisation_th=organisation.name_th,
+        investor_organisation_en=organisation.name_en,
+        contact_email=organisation.email or _owner_email(session, organisation.id),
         message=interest.message,
         status=LeadStatus(interest.status),
+        notes=interest.notes,
         created_at=interest.created_at,
         updated_at=interest.updated_at,
     )
+
+
+def _owner_email(session: Session, organisation_id: int | None) -> str | None:
+    owner = session.exec(
+        select(Person.email)
+        .where(Person.organisation_id == organisation_id, col(Person.disabled_at).is_(None))
+        .order_by(col(Person.is_owner).desc(), col(Person.id))
+    ).first()
+    return owner
 
 
 def list_leads(session: Session, *, principal: Principal) -> list[Interest]:
@@ -186,12 +204,15 @@ def list_leads(session: Session, *, principal: Principal) -> list[Interest]:
 def update_lead(
     session: Session, *, lead_id: int, data: LeadUpdate, principal: Principal
 ) -> Interest:
-    """Move a lead along: contacted, meeting, declined, closed."""
+    """Move a lead along: contacted, meeting, letter of intent, won or lost."""
     interest = session.get(Interest, lead_id)
     listing = session.get(Listing, interest.listing_id) if interest else None
     if interest is None or listing is None or not principal.acts_for(listing.organisation_id):
         raise NotFound(f"no lead {lead_id}", field="lead")
-    interest.status = data.status
+    if data.status is not None:
+        interest.status = data.status
+    if data.notes is not None:
+        interest.notes = data.notes
     interest.updated_at = utcnow()
     session.add(interest)
     session.flush()

@@ -23,7 +23,7 @@ from catalog.taxonomy import (
     MODEL_LABELS,
     SECTOR_LABELS,
     STAGE_LABELS,
-    CheckpointStatus,
+    CheckpointState,
     InvestmentModel,
     ListingKind,
     Sector,
@@ -144,14 +144,14 @@ def city_page(
 ) -> HTMLResponse:
     city = geography.city_public(session, slug=slug)
     listings = readmodel.listings_public(session, browse.published_ids_in_city(session, slug=slug))
-    checkpoints = Counter(c.status for listing in listings for c in listing.checkpoints)
+    checkpoints = Counter(c.state for listing in listings for c in listing.checkpoints)
     return render(
         request,
         "city.html",
         {
             "city": city,
             "listings": listings,
-            "checkpoints": {status: checkpoints.get(status, 0) for status in CheckpointStatus},
+            "checkpoints": {state: checkpoints.get(state, 0) for state in CheckpointState},
             "kinds": list(ListingKind),
         },
         principal=principal,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlmodel import Session
 
+from api import i18n
 from api.deps import SessionDep, writes
 from api.errors import Rejected
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
@@ -17,11 +18,15 @@ from catalog import browse, readmodel
 from catalog import service as catalog_service
 from catalog.merge import FieldChange, changes_since
 from catalog.models import Listing
-from catalog.schemas import ListingPublic, ListingUpdate, OwnListingFilters
-from catalog.taxonomy import Stage
-from core.errors import AppError
+from catalog.schemas import CheckpointUpdate, ListingPublic, ListingUpdate, OwnListingFilters
+from catalog.taxonomy import REPORTABLE, Stage
+from core.db import utcnow
+from core.errors import AppError, InvalidInput
+from core.formatting import bangkok_date
 from core.principal import Principal
+from core.spreadsheets import spreadsheet_csv
 from matching import service as matching_service
+from matching.schemas import LEAD_LABELS, LeadStatus, LeadUpdate
 
 router = APIRouter()
 
@@ -37,6 +42,17 @@ EDITABLE = (
     "capital_max_thb",
 )
 Choice = Literal["theirs", "mine"]
+LEAD_COLUMNS = (
+    "listing",
+    "listing_slug",
+    "investor_organisation",
+    "investor_profile",
+    "contact",
+    "date",
+    "status",
+    "message",
+    "notes",
+)
 _Original = Annotated[str, Field(max_length=25_000)] | None
 
 
@@ -65,22 +81,130 @@ else:
 @router.get("/dashboard", response_class=HTMLResponse)
 @page()
 def dashboard(request: Request, session: SessionDep, principal: PortalPublisher) -> HTMLResponse:
+    return _dashboard(request, session, principal)
+
+
+def _dashboard(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    report: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The publisher's home; ``report``: a checkpoint report sent back with its errors."""
     ids, _ = browse.list_own(session, principal=principal, filters=OwnListingFilters(limit=100))
     leads = [
         matching_service.lead_public(session, lead)
         for lead in matching_service.list_leads(session, principal=principal)
     ]
+    today = bangkok_date(utcnow())
     return render(
         request,
         "dashboard.html",
         {
             "listings": readmodel.listings_public(session, ids),
             "leads": leads,
+            "due": browse.due_checkpoints(session, principal=principal, today=today),
+            "lead_statuses": list(LeadStatus),
+            "reportable": REPORTABLE,
+            "report": report or {},
             "csrf": csrf_token(request),
             "notice": request.query_params.get("notice"),
         },
+        status_code=status_code,
         principal=principal,
     )
+
+
+@router.post("/dashboard/leads/{lead_id}", response_model=None)
+@writes
+def update_lead(
+    lead_id: int,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    status: Annotated[str, Form(max_length=40)] = "",
+    notes: Annotated[str, Form(max_length=5_000)] = "",
+) -> Response:
+    """Move a lead along and keep notes on it, from the leads table."""
+    check_csrf(request, csrf_token)
+    try:
+        data = LeadUpdate.model_validate({"status": status or None, "notes": notes})
+    except ValidationError as exc:
+        raise InvalidInput("choose a status from the list", field="status") from exc
+    matching_service.update_lead(session, lead_id=lead_id, data=data, principal=principal)
+    return RedirectResponse(f"/dashboard?notice=lead_saved#lead-{lead_id}", status_code=303)
+
+
+@router.get("/dashboard/leads.csv", response_model=None)
+@page()
+def leads_csv(request: Request, session: SessionDep, principal: PortalPublisher) -> Response:
+    """Every lead of the organisation as a spreadsheet, headers in the reader's language."""
+    lang = i18n.choose_language(request)
+    leads = [
+        matching_service.lead_public(session, lead)
+        for lead in matching_service.list_leads(session, principal=principal)
+    ]
+    body = spreadsheet_csv(
+        [i18n.translate(f"lead_column_{name}", lang) for name in LEAD_COLUMNS],
+        [
+            [
+                i18n.text_in(lead.listing_title_th, lead.listing_title_en, lang),
+                lead.listing_slug,
+                i18n.text_in(lead.investor_organisation_th, lead.investor_organisation_en, lang),
+                lead.investor.name,
+                lead.contact_email or "",
+                lead.created_at.date().isoformat(),
+                i18n.pick(LEAD_LABELS[lead.status], lang),
+                lead.message,
+                lead.notes,
+            ]
+            for lead in leads
+        ],
+    )
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )
+
+
+@router.post("/dashboard/listings/{slug}/checkpoints/{months}", response_model=None)
+@writes
+def report_checkpoint(
+    slug: str,
+    months: int,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    status: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=25_000)] = "",
+    evidence_url: Annotated[str, Form(max_length=600)] = "",
+) -> Response:
+    """Report a checkpoint: status, a note and an evidence link; errors come back beside
+    their fields with what was typed."""
+    check_csrf(request, csrf_token)
+    listing = _own_listing(session, slug, principal)
+    typed = {"status": status, "note": note, "evidence_url": evidence_url}
+    errors: dict[str, str] = {}
+    try:
+        data = CheckpointUpdate.model_validate(
+            {"status": status or None, "note": note, "evidence_url": evidence_url.strip() or None}
+        )
+        catalog_service.update_checkpoint(
+            session, listing=listing, months=months, data=data, principal=principal
+        )
+    except ValidationError as exc:
+        errors = {str(e["loc"][0]): f"checkpoint_{e['loc'][0]}_invalid" for e in exc.errors()}
+    except AppError:
+        errors = {"status": "checkpoint_not_found"}
+    if errors:
+        report = {"slug": slug, "months": months, "values": typed, "errors": errors}
+        raise Rejected(_dashboard(request, session, principal, report=report, status_code=422))
+    return RedirectResponse("/dashboard?notice=checkpoint_reported", status_code=303)
 
 
 def _own_listing(session: Session, slug: str, principal: Principal) -> Listing:

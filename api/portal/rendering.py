@@ -24,10 +24,12 @@ from catalog.accounts.service import principal_for_session
 from catalog.organisations import principal_for_key_id
 from catalog.schemas import SearchParams
 from catalog.taxonomy import (
+    CHECKPOINT_LABELS,
     KIND_LABELS,
     MODEL_LABELS,
     SECTOR_LABELS,
     STAGE_LABELS,
+    CheckpointState,
     InvestmentModel,
     ListingKind,
     Sector,
@@ -36,6 +38,7 @@ from catalog.taxonomy import (
 from core.errors import AppError, Unauthorized
 from core.principal import Principal, Role
 from core.settings import PROJECT_ROOT
+from matching.schemas import LEAD_LABELS, LeadStatus
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -205,6 +208,8 @@ def render(
         "stage_label": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
         "model_label": lambda m: i18n.pick(MODEL_LABELS[InvestmentModel(m)], lang),
         "kind_label": lambda k: i18n.pick(KIND_LABELS[ListingKind(k)], lang),
+        "checkpoint_label": lambda s: i18n.pick(CHECKPOINT_LABELS[CheckpointState(s)], lang),
+        "lead_label": lambda s: i18n.pick(LEAD_LABELS[LeadStatus(s)], lang),
         "principal": principal,
         "request": request,
     }

@@ -209,6 +209,6 @@ def update_lead(
     session: SessionDep,
     principal: PublisherDep,
 ) -> LeadPublic:
-    """Mark a lead contacted, meeting, declined or closed."""
+    """Move a lead along: contacted, meeting, letter of intent, won or lost."""
     interest = service.update_lead(session, lead_id=lead_id, data=data, principal=principal)
     return service.lead_public(session, interest)

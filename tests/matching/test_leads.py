@@ -53,7 +53,7 @@ async def test_interest_needs_a_profile_and_is_recorded_once(
     assert moved.status_code == 200
     assert moved.json()["status"] == "meeting"
     foreign = await client.patch(
-        f"/v1/leads/{lead['id']}", json={"status": "closed"}, headers=auth(world.rayong_key)
+        f"/v1/leads/{lead['id']}", json={"status": "won"}, headers=auth(world.rayong_key)
     )
     assert foreign.status_code == 404
     bad = await client.patch(

@@ -443,7 +443,7 @@ def test_the_listings_publisher_moves_its_leads_along(
             service.update_lead(
                 session,
                 lead_id=lead_id,
-                data=LeadUpdate(status=LeadStatus.declined),
+                data=LeadUpdate(status=LeadStatus.lost),
                 principal=outsider,
             )
     session.expire_all()
@@ -462,7 +462,7 @@ def test_the_listings_publisher_moves_its_leads_along(
         service.update_lead(
             session,
             lead_id=lead_id + 1000,
-            data=LeadUpdate(status=LeadStatus.closed),
+            data=LeadUpdate(status=LeadStatus.won),
             principal=publisher,
         )
 

@@ -1,0 +1,185 @@
+"""The publisher's workplace: checkpoints that read overdue after their date and are
+reported with a note and evidence, and leads moved along in a table and exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+
+import httpx
+from sqlmodel import Session, select
+
+from catalog import service
+from catalog.models import Checkpoint, Listing
+from catalog.schemas import ListingCreate
+from tests.factories import (
+    World,
+    auth,
+    create_and_publish,
+    listing_payload,
+    profile_payload,
+    publisher_of,
+)
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+async def sign_in(client: httpx.AsyncClient, key: str) -> None:
+    form = await client.get("/signin")
+    done = await client.post("/signin", data={"api_key": key, "csrf_token": csrf(form.text)})
+    assert done.status_code == 303
+
+
+def published_last_year(session: Session) -> Listing:
+    """A listing first published in early 2025: both its checkpoints are past due."""
+    publisher = publisher_of(session)
+    listing = service.create_listing(
+        session, data=ListingCreate.model_validate(listing_payload()), principal=publisher
+    )
+    service.publish_listing(
+        session,
+        listing=listing,
+        principal=publisher,
+        expected_version=listing.version,
+        at=datetime(2025, 3, 1, 9, tzinfo=UTC),
+    )
+    session.commit()
+    return listing
+
+
+async def test_an_unreported_checkpoint_reads_overdue_everywhere(
+    client: httpx.AsyncClient, world: World, session: Session
+) -> None:
+    listing = published_last_year(session)
+    api = (await client.get(f"/v1/listings/{listing.slug}")).json()
+    assert [c["state"] for c in api["checkpoints"]] == ["overdue", "overdue"]
+    assert [c["status"] for c in api["checkpoints"]] == ["pending", "pending"]
+    pitch = await client.get(f"/listings/{listing.slug}", params={"lang": "th"})
+    assert pitch.text.count("เลยกำหนดรายงาน") == 2
+    city = await client.get("/cities/nakhon-sawan", params={"lang": "th"})
+    assert "เลยกำหนดรายงาน: 2" in city.text
+    assert "pending:" not in city.text  # no English enum value on a Thai page
+
+
+async def test_the_dashboard_reports_a_checkpoint_with_evidence(
+    client: httpx.AsyncClient, world: World, session: Session
+) -> None:
+    listing = published_last_year(session)
+    await sign_in(client, world.nakhon_sawan_key)
+    board = await client.get("/dashboard", params={"lang": "th"})
+    assert board.text.count('data-testid="due-checkpoint"') == 2
+    assert board.text.count('data-testid="overdue"') == 2
+    action = f"/dashboard/listings/{listing.slug}/checkpoints/6"
+    bad = await client.post(
+        action,
+        data={
+            "csrf_token": csrf(board.text),
+            "status": "on-track",
+            "note": "เครื่องจักรติดตั้งแล้ว",
+            "evidence_url": "javascript:alert(1)",
+        },
+    )
+    assert bad.status_code == 422
+    assert "ลิงก์ต้องขึ้นต้นด้วย http:// หรือ https://" in bad.text
+    assert "เครื่องจักรติดตั้งแล้ว" in bad.text  # what was typed is kept
+    stored = session.exec(
+        select(Checkpoint).where(Checkpoint.listing_id == listing.id, Checkpoint.months == 6)
+    ).one()
+    session.refresh(stored)
+    assert stored.status == "pending"  # nothing of the rejected report was kept
+
+    good = await client.post(
+        action,
+        data={
+            "csrf_token": csrf(bad.text),
+            "status": "on-track",
+            "note": "เครื่องจักรติดตั้งแล้ว",
+            "evidence_url": "https://example.org/minutes.pdf",
+        },
+    )
+    assert good.status_code == 303
+    checkpoints = (await client.get(f"/v1/listings/{listing.slug}")).json()["checkpoints"]
+    assert checkpoints[0]["state"] == "on-track"
+    assert checkpoints[0]["evidence_url"] == "https://example.org/minutes.pdf"
+    board = await client.get("/dashboard")
+    assert board.text.count('data-testid="due-checkpoint"') == 1
+    pitch = await client.get(f"/listings/{listing.slug}", params={"lang": "th"})
+    assert "เป็นไปตามแผน" in pitch.text
+    assert 'href="https://example.org/minutes.pdf"' in pitch.text
+
+
+async def test_pending_is_not_something_to_report(
+    client: httpx.AsyncClient, world: World, session: Session
+) -> None:
+    listing = published_last_year(session)
+    response = await client.patch(
+        f"/v1/listings/{listing.slug}/checkpoints/6",
+        json={"status": "pending"},
+        headers=auth(world.nakhon_sawan_key),
+    )
+    assert response.status_code == 422
+    assert response.json()["field"].endswith("status")
+
+
+async def test_leads_move_along_in_the_table_and_export_safely(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await create_and_publish(client, world.nakhon_sawan_key)
+    investor = auth(world.investor_key)
+    await client.post("/v1/investors", json=profile_payload(), headers=investor)
+    hostile = '=HYPERLINK("http://evil.example","click")'
+    interest = await client.post(
+        "/v1/listings/fish-ball-factory/interest", json={"message": hostile}, headers=investor
+    )
+    assert interest.status_code == 201
+    lead_id = interest.json()["id"]
+
+    await sign_in(client, world.nakhon_sawan_key)
+    board = await client.get("/dashboard", params={"lang": "th"})
+    assert '<th scope="col">โครงการ</th>' in board.text
+    assert "ใหม่" in board.text  # the lead's status, in Thai
+    saved = await client.post(
+        f"/dashboard/leads/{lead_id}",
+        data={"csrf_token": csrf(board.text), "status": "meeting", "notes": "นัด 12 ธ.ค."},
+    )
+    assert saved.status_code == 303
+    leads = (await client.get("/v1/leads", headers=auth(world.nakhon_sawan_key))).json()
+    assert leads["data"][0]["status"] == "meeting"
+    assert leads["data"][0]["notes"] == "นัด 12 ธ.ค."
+
+    refused = await client.post(
+        f"/dashboard/leads/{lead_id}",
+        data={"csrf_token": csrf(board.text), "status": "somewhere"},
+    )
+    assert refused.status_code == 422
+
+    exported = await client.get("/dashboard/leads.csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.text.startswith("\ufeff")  # Thai opens as Thai in a spreadsheet
+    rows = list(csv.reader(io.StringIO(exported.text.removeprefix("\ufeff"))))
+    assert rows[0][0] == "โครงการ"
+    assert rows[1][6] == "นัดประชุม"
+    assert rows[1][7] == "'" + hostile  # a formula in a cell is text, never run
+
+
+async def test_another_organisation_cannot_move_a_lead(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await create_and_publish(client, world.nakhon_sawan_key)
+    investor = auth(world.investor_key)
+    await client.post("/v1/investors", json=profile_payload(), headers=investor)
+    lead_id = (
+        await client.post("/v1/listings/fish-ball-factory/interest", json={}, headers=investor)
+    ).json()["id"]
+    await sign_in(client, world.rayong_key)
+    board = await client.get("/dashboard")
+    moved = await client.post(
+        f"/dashboard/leads/{lead_id}", data={"csrf_token": csrf(board.text), "status": "won"}
+    )
+    assert moved.status_code == 404
