@@ -37,6 +37,31 @@ def text_in(th: str, en: str, lang: Lang) -> str:
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # --- publishing
+    "before_publishing": ("ตรวจก่อนเผยแพร่", "Before publishing"),
+    "warnings_do_not_block": (
+        "เผยแพร่ได้เลย แต่ผู้อ่านจะขาดข้อมูลเหล่านี้",
+        "You may publish now, but readers will miss these",
+    ),
+    "ready_to_publish": ("ข้อมูลครบ พร้อมเผยแพร่", "Everything readers need is there"),
+    "publish_anyway": ("เผยแพร่ทั้งที่ยังไม่ครบ", "Publish anyway"),
+    "archive": ("ถอนออกจากการเผยแพร่", "Archive"),
+    "archived_now": (
+        "ถอนโครงการออกจากการเผยแพร่แล้ว เผยแพร่อีกครั้งได้ทุกเมื่อ",
+        "Archived: you can publish it again at any time",
+    ),
+    # --- investors who fit a listing
+    "investors_who_fit": ("นักลงทุนที่เหมาะกับโครงการ", "Investors who fit"),
+    "fit_threshold": ("แสดงนักลงทุนที่คะแนนตั้งแต่ {score} ขึ้นไป", "Investors scoring {score} or more"),
+    "investor": ("นักลงทุน", "Investor"),
+    "score": ("คะแนน", "Score"),
+    "why": ("เหตุผล", "Why"),
+    "no_investor_fits": (
+        "ยังไม่มีนักลงทุนที่เปิดเผยโปรไฟล์ซึ่งเหมาะกับโครงการนี้",
+        "No discoverable investor fits this listing yet",
+    ),
+    "what_would_widen": ("สิ่งที่จะดึงดูดนักลงทุนได้มากขึ้น", "What would bring in more investors"),
+    "no_gaps": ("ไม่พบการเปลี่ยนแปลงเดียวที่ช่วยได้", "No single change would bring in more"),
     # --- checkpoints and leads
     "checkpoints_due": ("การติดตามผลที่ครบกำหนดภายใน 30 วัน", "Checkpoints due in the next 30 days"),
     "nothing_due": ("ไม่มีการติดตามผลที่ต้องรายงาน", "Nothing to report"),

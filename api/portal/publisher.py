@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlmodel import Session
 
 from api import i18n
-from api.deps import SessionDep, writes
+from api.deps import ScoringDep, SessionDep, StoreDep, writes
 from api.errors import Rejected
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
 from catalog import browse, readmodel
 from catalog import service as catalog_service
+from catalog.checklist import publish_warnings
 from catalog.merge import FieldChange, changes_since
 from catalog.models import Listing
 from catalog.schemas import CheckpointUpdate, ListingPublic, ListingUpdate, OwnListingFilters
@@ -25,6 +26,7 @@ from core.errors import AppError, InvalidInput
 from core.formatting import bangkok_date
 from core.principal import Principal
 from core.spreadsheets import spreadsheet_csv
+from matching import gaps
 from matching import service as matching_service
 from matching.schemas import LEAD_LABELS, LeadStatus, LeadUpdate
 
@@ -113,6 +115,39 @@ def _dashboard(
             "notice": request.query_params.get("notice"),
         },
         status_code=status_code,
+        principal=principal,
+    )
+
+
+def _always(_principal: Principal | None) -> bool:
+    return True  # the fit of every discoverable investor may rebuild the matching matrix
+
+
+@router.get("/dashboard/listings/{slug}/investors", response_class=HTMLResponse)
+@page(worker_thread_for=_always)
+def investors_who_fit(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    store: StoreDep,
+    settings: ScoringDep,
+) -> HTMLResponse:
+    """The discoverable investors who fit one of the organisation's listings, with their
+    scores and reasons, and the single changes that would bring in more."""
+    listing = _own_listing(session, slug, principal)
+    fits = gaps.investors_for_listing(
+        session,
+        listing=listing,
+        principal=principal,
+        catalogue=store.matrix(session),
+        settings=settings,
+        k=50,
+    )
+    return render(
+        request,
+        "investors_who_fit.html",
+        {"listing": listing, "fits": fits},
         principal=principal,
     )
 
@@ -326,6 +361,25 @@ def edit_listing(
     return RedirectResponse("/dashboard?notice=saved", status_code=303)
 
 
+@router.get("/dashboard/listings/{slug}/publish", response_class=HTMLResponse)
+@page()
+def publish_checklist(
+    slug: str, request: Request, session: SessionDep, principal: PortalPublisher
+) -> HTMLResponse:
+    """Before publishing: what a reader would miss (none of it blocks publishing)."""
+    listing = readmodel.listing_public(session, _own_listing(session, slug, principal).id or 0)
+    return render(
+        request,
+        "publish.html",
+        {
+            "listing": listing,
+            "warnings": publish_warnings(listing, bangkok_date(utcnow())),
+            "csrf": csrf_token(request),
+        },
+        principal=principal,
+    )
+
+
 @router.post("/dashboard/listings/{slug}/publish", response_model=None)
 @writes
 def publish(
@@ -342,3 +396,22 @@ def publish(
         session, listing=listing, principal=principal, expected_version=version
     )
     return RedirectResponse("/dashboard?notice=published_now", status_code=303)
+
+
+@router.post("/dashboard/listings/{slug}/archive", response_model=None)
+@writes
+def archive(
+    slug: str,
+    request: Request,
+    session: SessionDep,
+    principal: PortalPublisher,
+    csrf_token: Annotated[str, Form(max_length=100)],
+    version: Annotated[int, Form(ge=1)],
+) -> Response:
+    """Withdraw a listing from the catalogue; it can be published again."""
+    check_csrf(request, csrf_token)
+    listing = _own_listing(session, slug, principal)
+    catalog_service.archive_listing(
+        session, listing=listing, principal=principal, expected_version=version
+    )
+    return RedirectResponse("/dashboard?notice=archived_now", status_code=303)

@@ -183,3 +183,90 @@ async def test_another_organisation_cannot_move_a_lead(
         f"/dashboard/leads/{lead_id}", data={"csrf_token": csrf(board.text), "status": "won"}
     )
     assert moved.status_code == 404
+
+
+async def test_the_publisher_sees_which_investors_fit_and_why(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await create_and_publish(client, world.nakhon_sawan_key)
+    profile = profile_payload(discoverable=True)
+    created = await client.post("/v1/investors", json=profile, headers=auth(world.investor_key))
+    assert created.status_code == 201, created.text
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get(
+        "/dashboard/listings/fish-ball-factory/investors", params={"lang": "th"}
+    )
+    assert page.status_code == 200
+    assert "นักลงทุนที่เหมาะกับโครงการ" in page.text
+    api = (
+        await client.get(
+            "/v1/listings/fish-ball-factory/investors", headers=auth(world.nakhon_sawan_key)
+        )
+    ).json()
+    assert page.text.count('data-testid="investor-fit"') == api["count"] > 0
+    assert api["data"][0]["reasons"][0]["th"] in page.text  # the reasons, in Thai
+
+    await sign_in(client, world.rayong_key)
+    foreign = await client.get("/dashboard/listings/fish-ball-factory/investors")
+    assert foreign.status_code in (403, 404)
+
+
+async def test_publishing_shows_what_readers_would_miss_then_archive_and_again(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    key = auth(world.nakhon_sawan_key)
+    bare = listing_payload(
+        kind="infrastructure", title_en="", summary_en="", contacts=[], how_to_invest=[]
+    )
+    created = await client.post("/v1/listings", json=bare, headers=key)
+    assert created.status_code == 201
+    slug = created.json()["slug"]
+    await sign_in(client, world.nakhon_sawan_key)
+    checklist = await client.get(f"/dashboard/listings/{slug}/publish?lang=th")
+    codes = re.findall(r'data-code="([a-z_]+)"', checklist.text)
+    assert codes == ["missing_english", "no_contacts"]
+    assert "ยังไม่มีผู้ติดต่อ" in checklist.text
+    version = re.search(r'name="version" value="(\d+)"', checklist.text)
+    assert version
+    published = await client.post(
+        f"/dashboard/listings/{slug}/publish",
+        data={"csrf_token": csrf(checklist.text), "version": version.group(1)},
+    )
+    assert published.status_code == 303
+    board = await client.get("/dashboard")
+    current = re.search(r'archive".*?name="version" value="(\d+)"', board.text, re.S)
+    assert current
+    archived = await client.post(
+        f"/dashboard/listings/{slug}/archive",
+        data={"csrf_token": csrf(board.text), "version": current.group(1)},
+    )
+    assert archived.status_code == 303
+    assert (await client.get(f"/v1/listings/{slug}")).status_code == 404
+    stale = await client.post(
+        f"/dashboard/listings/{slug}/archive",
+        data={"csrf_token": csrf(board.text), "version": current.group(1)},
+    )
+    assert stale.status_code in (409, 412)  # a stale button never applies
+    again = await client.get(f"/dashboard/listings/{slug}/publish")
+    version = re.search(r'name="version" value="(\d+)"', again.text)
+    assert version
+    republished = await client.post(
+        f"/dashboard/listings/{slug}/publish",
+        data={"csrf_token": csrf(again.text), "version": version.group(1)},
+    )
+    assert republished.status_code == 303
+    assert (await client.get(f"/v1/listings/{slug}")).status_code == 200
+
+
+async def test_a_trade_listing_without_steps_cannot_be_published(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    key = auth(world.nakhon_sawan_key)
+    assert (
+        await client.post("/v1/listings", json=listing_payload(how_to_invest=[]), headers=key)
+    ).status_code == 201
+    await sign_in(client, world.nakhon_sawan_key)
+    checklist = await client.get("/dashboard/listings/fish-ball-factory/publish?lang=th")
+    assert 'data-code="trade_without_steps"' in checklist.text
+    assert "ต้องมีขั้นตอนการลงทุนก่อนเผยแพร่" in checklist.text
+    assert 'action="/dashboard/listings/fish-ball-factory/publish"' not in checklist.text
