@@ -24,6 +24,7 @@ from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, Vector
 from core.db import Database, finish, reads_in_place
 from core.errors import InvalidInput, PreconditionRequired, Unauthorized
+from core.jobs import JobQueue
 from core.principal import Principal
 from core.settings import ScoringSettings, Settings
 from matching.matrix import MatrixStore
@@ -45,12 +46,14 @@ class Services:
         search: SearchIndex | Callable[[], SearchIndex],
         matrices: MatrixStore,
         embedder: Embedder | None = None,
+        jobs: JobQueue | None = None,
     ) -> None:
         self.settings = settings
         self.passwords = Passwords(settings.accounts)
         self.database = database
         self.matrices = matrices
         self.embedder = embedder
+        self.jobs = jobs
         self._search = search
         self._lock = threading.Lock()
 
@@ -87,6 +90,10 @@ async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None
     return embedder.query
 
 
+async def get_jobs(request: Request) -> JobQueue | None:
+    return services_of(request).jobs
+
+
 async def get_passwords(request: Request) -> Passwords:
     return services_of(request).passwords
 
@@ -99,6 +106,7 @@ SettingsDep = Annotated[Settings, Depends(current_settings)]
 SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
+JobsDep = Annotated[JobQueue | None, Depends(get_jobs)]
 QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
 
 

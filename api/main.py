@@ -28,6 +28,7 @@ from api.routes.accounts import router as accounts_router
 from api.routes.catalog import router as catalog_router
 from api.routes.events import router as events_router
 from api.routes.matching import router as matching_router
+from catalog.accounts import mail as account_mail
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.semantic import Embedder, embed_changes
@@ -35,6 +36,9 @@ from catalog.search.sync import catch_up_quietly
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.service import LISTINGS_CHANGED
 from core.db import Database, make_engine
+from core.jobs import JobContext, JobQueue, TableJobQueue
+from core.mail import Mailer
+from core.procrastinate_queue import ProcrastinateJobQueue
 from core.settings import Settings, get_settings
 from matching.matrix import MatrixStore
 
@@ -67,6 +71,19 @@ def keep_search_in_step(services: Services) -> None:
     services.database.on_commit(catch_up_after)
 
 
+def jobs_for(settings: Settings, database: Database) -> JobQueue:
+    """procrastinate on PostgreSQL, the embedded runner on SQLite; every task registered."""
+    mailer = Mailer(settings.smtp_url, settings.mail_from) if settings.smtp_url else None
+    context = JobContext(database, settings, mailer)
+    jobs: JobQueue
+    if settings.database_url.startswith("postgresql"):
+        jobs = ProcrastinateJobQueue(context, settings.database_url)
+    else:
+        jobs = TableJobQueue(context, poll_seconds=settings.jobs_poll_seconds)
+    account_mail.register_tasks(jobs)
+    return jobs
+
+
 def embedder_for(settings: Settings) -> Embedder | None:
     return Embedder(settings.embedding_threads) if settings.semantic_search else None
 
@@ -77,15 +94,18 @@ def build_services(
     database: Database | None = None,
     search: SearchIndex | None = None,
     matrices: MatrixStore | None = None,
+    jobs: JobQueue | None = None,
 ) -> Services:
     """Every shared object of a process, each replaceable (tests bind the database to
     their own transaction and give each test a fresh index)."""
+    database = database or Database(make_engine(settings.database_url))
     services = Services(
         settings,
-        database or Database(make_engine(settings.database_url)),
+        database,
         search or (lambda: search_index_for(settings)),
         matrices or MatrixStore(),
         embedder_for(settings),
+        jobs or jobs_for(settings, database),
     )
     keep_search_in_step(services)
     return services
@@ -120,10 +140,24 @@ async def _embed_changed_listings(services: Services, embedder: Embedder) -> Non
             await asyncio.sleep(services.settings.search_sync_seconds)
 
 
+async def _run_jobs(jobs: JobQueue) -> None:
+    """The background job runner of this process (every process runs one)."""
+    while True:
+        try:
+            await jobs.work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("job runner stopped; restarting")
+            await asyncio.sleep(5)
+
+
 def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         followers = [asyncio.create_task(_follow_change_log(services))]
+        if services.jobs is not None:
+            followers.append(asyncio.create_task(_run_jobs(services.jobs)))
         if services.embedder is not None:
             followers.append(
                 asyncio.create_task(_embed_changed_listings(services, services.embedder))

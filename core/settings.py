@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     session_secret: str = "dev-only-change-me"
     # Where people reach the portal: the base of links made outside a request (the CLI).
     public_url: str = "http://127.0.0.1:8000"
+    # E-mail goes out when this is set (smtp://, smtp+starttls:// or smtps://; see core.mail).
+    smtp_url: str | None = None
+    mail_from: str = "citydeal <no-reply@citydeal.invalid>"
+    jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     search_sync_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Semantic vectors (an English query finds a Thai-only listing): computed in the
     # background from the change log; off, search is by words alone.

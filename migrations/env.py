@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from api.tables import metadata
+from api.tables import metadata, ours
 from core.db import make_engine
 from core.settings import get_settings
 
@@ -29,6 +29,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata(),
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=ours,
     )
     with context.begin_transaction():
         context.run_migrations()

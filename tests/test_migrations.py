@@ -7,13 +7,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
-from api.tables import metadata
+from api.tables import metadata, ours
 from catalog.models import Province
 
 
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_object": ours}
+        )
         differences = compare_metadata(context, metadata())
     assert differences == []
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from api.deps import PasswordsDep, SessionDep, SettingsDep, writes
+from api.deps import JobsDep, PasswordsDep, SessionDep, SettingsDep, writes
 from api.errors import Rejected
 from api.portal.rendering import (
     CSRF_FIELD,
@@ -22,15 +22,16 @@ from api.portal.rendering import (
     render_error,
 )
 from catalog import organisations
+from catalog.accounts import mail as account_mail
 from catalog.accounts import service as accounts
 from catalog.accounts.schemas import InvitationCreate, OrganisationCreate, PasswordSet
 from catalog.models import City, Organisation
 from core.errors import AppError, Conflict, Forbidden, InvalidInput, Unauthorized
+from core.jobs import JobQueue
 from core.principal import OrganisationKind, Principal
 
 router = APIRouter()
 Csrf = Annotated[str, Form(max_length=100, alias=CSRF_FIELD)]
-PURPOSE_PATHS = {accounts.INVITATION: "/invitations", accounts.RESET: "/password-reset"}
 
 
 def _errors_of(exc: ValidationError) -> dict[str, str]:
@@ -54,8 +55,16 @@ def _message_key(exc: AppError) -> str:
     return "not_allowed"
 
 
-def _link_url(request: Request, link: accounts.IssuedLink, purpose: str) -> str:
-    return str(request.base_url).rstrip("/") + f"{PURPOSE_PATHS[purpose]}/{link.token}"
+def _shown(
+    request: Request, session: Session, link: accounts.IssuedLink, jobs: JobQueue | None
+) -> dict[str, str]:
+    """What the page says of a new link: sent by e-mail, or the link to pass on."""
+    delivery = account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
+    return {
+        "email": link.person.email,
+        "url": delivery.url or "",
+        "emailed": "yes" if delivery.emailed else "",
+    }
 
 
 def _signed_in(principal: Principal | None) -> Principal:
@@ -83,7 +92,7 @@ def _password_page(
         {
             "csrf": csrf_token(request),
             "purpose": purpose,
-            "action": f"{PURPOSE_PATHS[purpose]}/{token}",
+            "action": f"{account_mail.LINK_PATHS[purpose]}/{token}",
             "email": email,
             "values": values or {},
             "errors": errors or {},
@@ -168,14 +177,20 @@ def reset_request_form(request: Request, principal: PortalPrincipal) -> HTMLResp
 def request_reset(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     csrf: Csrf,
     email: Annotated[str, Form(max_length=254)] = "",
 ) -> HTMLResponse:
     """The same answer whether or not the address has an account."""
     check_csrf(request, csrf)
-    if email.strip():
+    link = (
         accounts.request_reset(session, email=email, settings=settings.accounts)
+        if email.strip()
+        else None
+    )
+    if link is not None and jobs is not None and jobs.context.mailer is not None:
+        account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
     return render(request, "reset_request.html", {"csrf": csrf_token(request), "sent": True})
 
 
@@ -250,6 +265,7 @@ def organisation_page(
 def invite_member(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     principal: PortalPrincipal,
     csrf: Csrf,
@@ -289,8 +305,9 @@ def invite_member(
                 status_code=exc.status_code,
             )
         ) from exc
-    shown = {"email": link.person.email, "url": _link_url(request, link, accounts.INVITATION)}
-    return _organisation_page(request, session, principal, link=shown)
+    return _organisation_page(
+        request, session, principal, link=_shown(request, session, link, jobs)
+    )
 
 
 @router.post("/organisation/members/{person_id}/reset-link", response_class=HTMLResponse)
@@ -298,6 +315,7 @@ def invite_member(
 def member_reset_link(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     principal: PortalPrincipal,
     person_id: int,
@@ -308,8 +326,9 @@ def member_reset_link(
     link = accounts.reset_link(
         session, principal=principal, person_id=person_id, settings=settings.accounts
     )
-    shown = {"email": link.person.email, "url": _link_url(request, link, accounts.RESET)}
-    return _organisation_page(request, session, principal, link=shown)
+    return _organisation_page(
+        request, session, principal, link=_shown(request, session, link, jobs)
+    )
 
 
 @router.post("/organisation/keys", response_class=HTMLResponse)
@@ -391,6 +410,7 @@ def organisations_page(
 def create_organisation(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     settings: SettingsDep,
     principal: PortalPrincipal,
     csrf: Csrf,
@@ -442,5 +462,19 @@ def create_organisation(
                 request, session, principal, values=values, errors=errors, status_code=422
             )
         )
-    shown = {"email": link.person.email, "url": _link_url(request, link, accounts.INVITATION)}
-    return _organisations_page(request, session, principal, link=shown)
+    return _organisations_page(
+        request, session, principal, link=_shown(request, session, link, jobs)
+    )
+
+
+@router.get("/admin/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, session: SessionDep, jobs: JobsDep, principal: PortalPrincipal
+) -> HTMLResponse:
+    """The latest background jobs, with their state, attempts and last error."""
+    principal = _admin(principal)
+    recent = jobs.recent(session) if jobs is not None else []
+    states = {f"job_{state}" for state in ("queued", "running", "done", "failed")}
+    return render(
+        request, "admin_jobs.html", {"jobs": recent, "job_states": states}, principal=principal
+    )

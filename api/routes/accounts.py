@@ -8,9 +8,10 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.deps import PasswordsDep, PrincipalDep, SessionDep, SettingsDep, writes
+from api.deps import JobsDep, PasswordsDep, PrincipalDep, SessionDep, SettingsDep, writes
 from api.errors import error_response, error_responses
 from catalog import organisations
+from catalog.accounts import mail as account_mail
 from catalog.accounts import service
 from catalog.accounts.models import Person
 from catalog.accounts.schemas import (
@@ -30,6 +31,7 @@ from catalog.accounts.schemas import (
 )
 from catalog.models import Organisation
 from core.errors import NotFound
+from core.jobs import JobQueue
 from core.principal import Principal
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -45,12 +47,14 @@ def client_address(request: Request) -> str:
 
 
 def link_public(
-    session: Session, request: Request, link: service.IssuedLink, path: str
+    session: Session, request: Request, link: service.IssuedLink, jobs: JobQueue | None
 ) -> LinkPublic:
+    """The link by e-mail when the app sends mail; else the link itself, to pass on."""
+    delivery = account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
     return LinkPublic(
         person=service.person_public(session, link.person),
-        url=str(request.base_url).rstrip("/") + f"{path}/{link.token}",
-        emailed=False,
+        url=delivery.url,
+        emailed=delivery.emailed,
         expires_at=link.expires_at,
     )
 
@@ -155,6 +159,7 @@ def list_members(
 def invite(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     slug: OrganisationSlug,
@@ -170,7 +175,7 @@ def invite(
         data=data,
         settings=settings.accounts,
     )
-    return link_public(session, request, link, "/invitations")
+    return link_public(session, request, link, jobs)
 
 
 @router.post(
@@ -182,6 +187,7 @@ def invite(
 def member_reset_link(
     request: Request,
     session: SessionDep,
+    jobs: JobsDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     slug: OrganisationSlug,
@@ -192,7 +198,7 @@ def member_reset_link(
     link = service.reset_link(
         session, principal=principal, person_id=person_id, settings=settings.accounts
     )
-    return link_public(session, request, link, "/password-reset")
+    return link_public(session, request, link, jobs)
 
 
 @router.post("/invitations/{token}", responses=error_responses(404, 409, 422))
@@ -210,11 +216,14 @@ def accept_invitation(
 @router.post("/password-resets", status_code=202, responses=error_responses(422))
 @writes
 def request_password_reset(
-    session: SessionDep, settings: SettingsDep, data: ResetRequest
+    request: Request, session: SessionDep, jobs: JobsDep, settings: SettingsDep, data: ResetRequest
 ) -> dict[str, str]:
-    """Ask for a reset link by e-mail. The answer is the same whether or not the address
-    has an account."""
-    service.request_reset(session, email=data.email, settings=settings.accounts)
+    """Ask for a reset link by e-mail (when the app sends mail; without it, ask the
+    organisation's owner). The answer is the same whether or not the address has an
+    account."""
+    link = service.request_reset(session, email=data.email, settings=settings.accounts)
+    if link is not None and jobs is not None and jobs.context.mailer is not None:
+        account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
     return {"detail": "if the address has an account, a reset link is on its way"}
 
 

@@ -132,6 +132,8 @@ class IssuedLink:
     person: Person
     token: str
     expires_at: datetime
+    link_id: int
+    purpose: str
 
 
 def _issue_link(
@@ -140,17 +142,17 @@ def _issue_link(
     assert person.id is not None
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + lifetime
-    session.add(
-        AccountLink(
-            purpose=purpose,
-            digest=digest(token),
-            person_id=person.id,
-            created_by=by,
-            expires_at=expires_at,
-        )
+    link = AccountLink(
+        purpose=purpose,
+        digest=digest(token),
+        person_id=person.id,
+        created_by=by,
+        expires_at=expires_at,
     )
+    session.add(link)
     session.flush()
-    return IssuedLink(person, token, expires_at)
+    assert link.id is not None
+    return IssuedLink(person, token, expires_at, link.id, purpose)
 
 
 def invite(
