@@ -38,7 +38,7 @@ def citydeal(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -54,7 +54,7 @@ def serve(
     ready: Callable[[str], bool] | None = None,
 ) -> Iterator[str]:
     """uvicorn serving the app; yields its base URL once ``ready`` (or any answer) holds."""
-    port = _free_port()
+    port = free_port()
     log_path = root / "server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
