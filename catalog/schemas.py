@@ -72,6 +72,9 @@ class Document(StrictModel):
 
 class Contact(StrictModel):
     name: Title
+    name_latin: Line = Field(
+        default="", description="The name in Latin script, for readers of English"
+    )
     role: Line = ""
     organisation: Line = ""
     email: EmailStr | None = None

@@ -9,18 +9,20 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api import i18n
 from api.deps import ScoringDep, SessionDep, StoreDep, writes
 from api.errors import Rejected
+from api.portal.listing_form import GROUPS, WholeListingForm
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
-from catalog import browse, readmodel
+from catalog import browse, geography, readmodel
 from catalog import service as catalog_service
 from catalog.checklist import publish_warnings
 from catalog.merge import FieldChange, changes_since
 from catalog.models import Listing
 from catalog.schemas import CheckpointUpdate, ListingPublic, ListingUpdate, OwnListingFilters
-from catalog.taxonomy import REPORTABLE, Stage
+from catalog.taxonomy import REPORTABLE, InvestmentModel, ListingKind, Sector, Stage
 from core.db import utcnow
 from core.errors import AppError, InvalidInput
 from core.formatting import bangkok_date
@@ -255,6 +257,86 @@ def _sent_or(sent: str | None, fallback: str | None) -> str | None:
 def _form_values(listing: ListingPublic) -> dict[str, str]:
     """The stored listing as the form writes it."""
     return {name: str(getattr(listing, name)) for name in EDITABLE}
+
+
+def _new_listing_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    form: WholeListingForm,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "listing_form.html",
+        {
+            "form": form,
+            "groups": GROUPS,
+            "cities": geography.list_cities(session),
+            "kinds": list(ListingKind),
+            "sectors": list(Sector),
+            "stages": list(Stage),
+            "models": list(InvestmentModel),
+            "csrf": csrf_token(request),
+        },
+        status_code=status_code,
+        principal=principal,
+    )
+
+
+@router.get("/dashboard/listings/new", response_class=HTMLResponse)
+@page()
+def new_listing_form(
+    request: Request, session: SessionDep, principal: PortalPublisher
+) -> HTMLResponse:
+    return _new_listing_page(request, session, principal, WholeListingForm.empty())
+
+
+# Where a service's refusal of a new listing shows, as a message key.
+CREATE_REFUSALS = {
+    "city": "unknown_city",
+    "smart_block": "unknown_smart_block",
+    "slug": "slug_taken",
+    "capital_max_thb": "min_above_max",
+    "capital_min_thb": "min_above_max",
+}
+
+
+@router.post("/dashboard/listings/new", response_model=None)
+@writes
+async def create_listing(
+    request: Request, session: SessionDep, principal: PortalPublisher
+) -> Response:
+    """Save a new draft, or (``action=add-<group>``) give the form back with another row."""
+    posted = await request.form()
+    check_csrf(request, str(posted.get("csrf_token", "")))
+    fields = {key: value for key, value in posted.items() if isinstance(value, str)}
+    models = [str(value) for value in posted.getlist("investment_models")]
+    return await run_in_threadpool(_create_listing, request, session, principal, fields, models)
+
+
+def _create_listing(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    fields: dict[str, str],
+    models: list[str],
+) -> Response:
+    form = WholeListingForm.from_post(fields, models)
+    action = fields.get("action", "save")
+    if action.startswith("add-"):
+        form.add_row(action.removeprefix("add-"))
+        return _new_listing_page(request, session, principal, form)
+    data = form.validate()
+    if data is not None:
+        try:
+            listing = catalog_service.create_listing(session, data=data, principal=principal)
+        except AppError as exc:
+            form.errors[exc.field or "form"] = CREATE_REFUSALS.get(exc.field or "", "bad_value")
+        else:
+            return RedirectResponse(f"/dashboard/listings/{listing.slug}/publish", status_code=303)
+    raise Rejected(_new_listing_page(request, session, principal, form, status_code=422))
 
 
 @router.get("/dashboard/listings/{slug}/edit", response_class=HTMLResponse)

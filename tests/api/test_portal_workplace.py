@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import httpx
 from sqlmodel import Session, select
@@ -270,3 +271,130 @@ async def test_a_trade_listing_without_steps_cannot_be_published(
     assert 'data-code="trade_without_steps"' in checklist.text
     assert "ต้องมีขั้นตอนการลงทุนก่อนเผยแพร่" in checklist.text
     assert 'action="/dashboard/listings/fish-ball-factory/publish"' not in checklist.text
+
+
+def full_form(token: str, **overrides: str) -> dict[str, str]:
+    """A new trade listing as the portal form posts it: every part of it."""
+    form = {
+        "csrf_token": token,
+        "kind": "trade",
+        "sector": "agri-food-processing",
+        "city": "nakhon-sawan",
+        "smart_block": "nakhon-sawan-old-market",
+        "stage": "ready-for-investment",
+        "title_th": "โรงงานผลิตลูกชิ้นปลา",
+        "title_en": "Fish-ball factory",
+        "summary_th": "โรงงานลูกชิ้นปลาขนาดเล็ก",
+        "summary_en": "A small fish-ball factory.",
+        "description_th": "ใช้ปลาน้ำจืดจากบึงบอระเพ็ด",
+        "description_en": "Freshwater fish from Bueng Boraphet.",
+        "capital_min_thb": "5000000",
+        "capital_max_thb": "12000000",
+        "expected_irr_pct": "14.5",
+        "payback_years": "4.5",
+        "incentives-0-title_th": "สิทธิประโยชน์ BOI",
+        "incentives-0-title_en": "BOI privileges",
+        "documents-0-title": "Business plan",
+        "documents-0-url": "https://docs.example/plan.pdf",
+        "contacts-0-name": "นายสมชาย ใจดี",
+        "contacts-0-name_latin": "Somchai Jaidee",
+        "contacts-0-email": "somchai@ns.example",
+        # steps typed in the wrong order, put right by their numbers
+        "how_to_invest-0-title_th": "ขอใบอนุญาตประกอบกิจการโรงงาน",
+        "how_to_invest-0-permit": "ร.ง.4",
+        "how_to_invest-0-typical_days": "45",
+        "how_to_invest-0-position": "2",
+        "how_to_invest-1-title_th": "จดทะเบียนบริษัท",
+        "how_to_invest-1-office": "กรมพัฒนาธุรกิจการค้า",
+        "how_to_invest-1-last_verified": "2026-09-01",
+        "how_to_invest-1-position": "1",
+        "action": "save",
+    }
+    return form | overrides
+
+
+async def post_listing(client: httpx.AsyncClient, form: dict[str, str]) -> httpx.Response:
+    fields = list(form.items()) + [
+        ("investment_models", "equity"),
+        ("investment_models", "joint-venture"),
+    ]
+    return await client.post(
+        "/dashboard/listings/new",
+        content="&".join(f"{k}={quote(v)}" for k, v in fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_a_whole_listing_is_created_in_the_portal(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get("/dashboard/listings/new", params={"lang": "th"})
+    assert page.status_code == 200
+    assert "ขั้นตอนการลงทุน" in page.text
+    created = await post_listing(client, full_form(csrf(page.text)))
+    assert created.status_code == 303, created.text
+    assert created.headers["location"] == "/dashboard/listings/fish-ball-factory/publish"
+    stored = (
+        await client.get("/v1/listings/fish-ball-factory", headers=auth(world.nakhon_sawan_key))
+    ).json()
+    assert stored["status"] == "draft"
+    assert [step["title_th"] for step in stored["how_to_invest"]] == [
+        "จดทะเบียนบริษัท",
+        "ขอใบอนุญาตประกอบกิจการโรงงาน",
+    ]
+    assert stored["how_to_invest"][1]["typical_days"] == 45
+    assert stored["contacts"][0]["name_latin"] == "Somchai Jaidee"
+    assert stored["documents"][0]["url"] == "https://docs.example/plan.pdf"
+    assert sorted(stored["investment_models"]) == ["equity", "joint-venture"]
+    assert stored["expected_irr_pct"] == 14.5
+
+
+async def test_the_form_adds_rows_and_keeps_what_was_typed_without_javascript(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get("/dashboard/listings/new")
+    more = await post_listing(client, full_form(csrf(page.text), action="add-how_to_invest"))
+    assert more.status_code == 200
+    assert 'name="how_to_invest-2-title_th"' in more.text  # a third, empty step
+    assert 'value="จดทะเบียนบริษัท"' in more.text  # now first, by its number
+    removed = await post_listing(
+        client, full_form(csrf(page.text), **{"how_to_invest-0-remove": "on"})
+    )
+    assert removed.status_code == 303
+    stored = (
+        await client.get("/v1/listings/fish-ball-factory", headers=auth(world.nakhon_sawan_key))
+    ).json()
+    assert [step["title_th"] for step in stored["how_to_invest"]] == ["จดทะเบียนบริษัท"]
+
+
+async def test_every_error_shows_beside_its_field_in_thai(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get("/dashboard/listings/new", params={"lang": "th"})
+    bad = await post_listing(
+        client,
+        full_form(
+            csrf(page.text),
+            title_th="",
+            **{"documents-0-url": "not a link", "how_to_invest-0-typical_days": "soon"},
+        ),
+    )
+    assert bad.status_code == 422
+    assert 'id="title_th-error"' in bad.text
+    assert 'id="documents-0-url-error"' in bad.text
+    assert 'id="how_to_invest-1-typical_days-error"' in bad.text  # second, by its number
+    assert "ลิงก์ต้องขึ้นต้นด้วย http:// หรือ https://" in bad.text
+    assert "ต้องเป็นตัวเลข" in bad.text
+    assert 'value="Somchai Jaidee"' in bad.text  # nothing typed is lost
+    assert "Field required" not in bad.text  # no pydantic English on a Thai page
+    elsewhere = await post_listing(
+        client, full_form(csrf(page.text), smart_block="rayong-riverfront")
+    )
+    assert elsewhere.status_code == 422
+    assert "ย่านนี้ไม่อยู่ในเมืองที่เลือก" in elsewhere.text
+    assert (
+        await client.get("/v1/listings/fish-ball-factory", headers=auth(world.nakhon_sawan_key))
+    ).status_code == 404  # nothing was saved

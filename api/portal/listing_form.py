@@ -1,0 +1,168 @@
+"""The whole listing as one HTML form: every field the API takes, Thai beside English,
+and the repeating parts (incentives, documents, contacts, how-to-invest steps) as rows
+named ``<group>-<row>-<field>``.
+
+It works without JavaScript: a button adds an empty row (the form comes back with what
+was typed), a box removes a row, a number orders the steps. With JavaScript
+(``/static/listing_form.js``) rows are added, removed and moved in place. Errors come
+back beside their fields, as message keys the page shows in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from catalog.schemas import ListingCreate
+
+SCALARS = (
+    "kind",
+    "sector",
+    "city",
+    "smart_block",
+    "stage",
+    "title_th",
+    "title_en",
+    "summary_th",
+    "summary_en",
+    "description_th",
+    "description_en",
+    "capital_min_thb",
+    "capital_max_thb",
+    "expected_irr_pct",
+    "payback_years",
+)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "incentives": ("title_th", "title_en", "detail_th", "detail_en"),
+    "documents": ("title", "url"),
+    "contacts": ("name", "name_latin", "role", "organisation", "email", "phone"),
+    "how_to_invest": (
+        "title_th",
+        "title_en",
+        "detail_th",
+        "detail_en",
+        "office",
+        "permit",
+        "typical_days",
+        "last_verified",
+    ),
+}
+OPTIONAL_NONE = {
+    "smart_block",
+    "expected_irr_pct",
+    "payback_years",
+    "email",
+    "phone",
+    "permit",
+    "typical_days",
+    "last_verified",
+}
+MAX_ROWS = 30
+# Pydantic's error types, as the message keys the portal shows (Thai and English).
+ERROR_KEYS = {
+    "missing": "required",
+    "string_too_short": "required",
+    "too_short": "required",
+    "string_too_long": "too_long",
+    "too_long": "too_many",
+    "int_parsing": "not_a_number",
+    "float_parsing": "not_a_number",
+    "int_from_float": "not_a_whole_number",
+    "greater_than_equal": "too_small",
+    "greater_than": "too_small",
+    "less_than_equal": "too_large",
+    "less_than": "too_large",
+    "url_parsing": "bad_url",
+    "url_scheme": "bad_url",
+    "url_type": "bad_url",
+    "value_error": "bad_value",
+    "enum": "choose_from_list",
+    "literal_error": "choose_from_list",
+    "date_from_datetime_parsing": "bad_date",
+    "date_parsing": "bad_date",
+    "string_pattern_mismatch": "bad_value",
+}
+
+
+@dataclass
+class WholeListingForm:
+    """What the form holds: the values as typed, its rows, and errors by field name."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+    rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> WholeListingForm:
+        form = cls(values={"kind": "trade"}, rows={group: [] for group in GROUPS})
+        for group in GROUPS:
+            form.add_row(group)
+        return form
+
+    @classmethod
+    def from_post(cls, posted: Mapping[str, str], models: list[str]) -> WholeListingForm:
+        form = cls(
+            values={name: str(posted.get(name, "")).strip() for name in SCALARS},
+            models=models,
+        )
+        for group, names in GROUPS.items():
+            rows = []
+            for index in range(MAX_ROWS):
+                row = {
+                    name: str(posted.get(f"{group}-{index}-{name}", "")).strip() for name in names
+                }
+                row["position"] = str(posted.get(f"{group}-{index}-position", "")).strip()
+                removed = posted.get(f"{group}-{index}-remove") == "on"
+                if not removed and any(row[name] for name in names):
+                    rows.append(row)
+            form.rows[group] = rows
+        form.rows["how_to_invest"].sort(key=_position)
+        return form
+
+    def add_row(self, group: str) -> None:
+        if group in GROUPS and len(self.rows[group]) < MAX_ROWS:
+            self.rows[group].append(dict.fromkeys((*GROUPS[group], "position"), ""))
+
+    def payload(self) -> dict[str, Any]:
+        """What ``ListingCreate`` validates: blanks of optional fields become None."""
+        data: dict[str, Any] = {
+            name: (None if name in OPTIONAL_NONE and not value else value)
+            for name, value in self.values.items()
+        }
+        data["investment_models"] = self.models
+        for group in GROUPS:
+            data[group] = [
+                {
+                    name: (None if name in OPTIONAL_NONE and not value else value)
+                    for name, value in row.items()
+                    if name != "position"
+                }
+                for row in self.rows[group]
+            ]
+        return data
+
+    def validate(self) -> ListingCreate | None:
+        try:
+            return ListingCreate.model_validate(self.payload())
+        except ValidationError as exc:
+            for error in exc.errors():
+                self.errors.setdefault(
+                    _field_name(error["loc"]), ERROR_KEYS.get(error["type"], "bad_value")
+                )
+            return None
+
+
+def _position(row: dict[str, str]) -> float:
+    try:
+        return float(row.get("position") or "inf")
+    except ValueError:
+        return float("inf")
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """``("how_to_invest", 1, "office")`` -> ``how_to_invest-1-office``, the input's name."""
+    return "-".join(str(part) for part in loc[:3]) or "form"
