@@ -10,13 +10,14 @@ back beside their fields, as message keys the page shows in the reader's languag
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from catalog.schemas import ListingCreate
+from catalog.schemas import ListingCreate, ListingPublic
 
 SCALARS = (
     "kind",
@@ -104,12 +105,30 @@ class WholeListingForm:
         return form
 
     @classmethod
-    def from_post(cls, posted: Mapping[str, str], models: list[str]) -> WholeListingForm:
+    def from_post(
+        cls,
+        posted: Mapping[str, str],
+        models: list[str],
+        base: WholeListingForm | None = None,
+    ) -> WholeListingForm:
+        """The form as posted. With ``base`` (the stored listing, when editing), a part
+        the post does not carry at all stays as stored (the page marks the models and
+        each group as sent, since an unticked box or an empty list sends nothing)."""
         form = cls(
-            values={name: str(posted.get(name, "")).strip() for name in SCALARS},
-            models=models,
+            values={
+                name: str(posted.get(name, "")).strip()
+                if base is None or name in posted
+                else base.values.get(name, "")
+                for name in SCALARS
+            },
+            models=models
+            if base is None or "investment_models_sent" in posted
+            else list(base.models),
         )
         for group, names in GROUPS.items():
+            if base is not None and f"{group}_sent" not in posted:
+                form.rows[group] = list(base.rows[group])
+                continue
             rows = []
             for index in range(MAX_ROWS):
                 row = {
@@ -166,3 +185,67 @@ def _position(row: dict[str, str]) -> float:
 def _field_name(loc: tuple[int | str, ...]) -> str:
     """``("how_to_invest", 1, "office")`` -> ``how_to_invest-1-office``, the input's name."""
     return "-".join(str(part) for part in loc[:3]) or "form"
+
+
+# Every part of a listing the form edits: each scalar, the models, each group as a whole
+# (a three-way merge of a stale save compares these, a group as one value).
+PARTS = (*SCALARS, "investment_models", *GROUPS)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def form_of_listing(listing: ListingPublic) -> WholeListingForm:
+    """The stored listing as the form shows it."""
+    dumped = listing.model_dump(mode="json")
+    values = {name: _text(dumped.get(name)) for name in SCALARS}
+    values["city"] = listing.city.slug
+    values["smart_block"] = listing.smart_block.slug if listing.smart_block else ""
+    rows = {
+        group: [
+            {name: _text(item.get(name)) for name in names} | {"position": str(index + 1)}
+            for index, item in enumerate(dumped.get(group) or [])
+        ]
+        for group, names in GROUPS.items()
+    }
+    return WholeListingForm(values=values, models=list(dumped["investment_models"]), rows=rows)
+
+
+def parts(form: WholeListingForm) -> dict[str, str]:
+    """Each part as one comparable string (lists as JSON)."""
+    payload = form.payload()
+    return {
+        name: json.dumps(payload[name], ensure_ascii=False, sort_keys=True)
+        if isinstance(payload[name], list)
+        else _text(payload[name])
+        for name in PARTS
+    }
+
+
+def merged(
+    mine: WholeListingForm, theirs: WholeListingForm, take_theirs: set[str]
+) -> WholeListingForm:
+    """``mine``, with the parts in ``take_theirs`` as they are stored."""
+    form = WholeListingForm(
+        values=dict(mine.values),
+        models=list(theirs.models if "investment_models" in take_theirs else mine.models),
+        rows={group: list(mine.rows[group]) for group in GROUPS},
+    )
+    for name in take_theirs:
+        if name in SCALARS:
+            form.values[name] = theirs.values.get(name, "")
+        elif name in GROUPS:
+            form.rows[name] = list(theirs.rows[name])
+    return form
+
+
+def summary(part: str, value: str | None) -> str:
+    """A part as the conflict page shows it: text as it is; a list, its items' titles."""
+    if value is None or part not in (*GROUPS, "investment_models"):
+        return value or ""
+    items = json.loads(value)
+    if part == "investment_models":
+        return ", ".join(items)
+    first = GROUPS[part][0]
+    return " · ".join(str(item.get(first) or "") for item in items)

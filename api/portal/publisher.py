@@ -3,18 +3,26 @@ applied: the editor sees what changed meanwhile and chooses per field), publishi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import i18n
 from api.deps import ScoringDep, SessionDep, StoreDep, writes
 from api.errors import Rejected
-from api.portal.listing_form import GROUPS, WholeListingForm
+from api.portal.listing_form import (
+    GROUPS,
+    PARTS,
+    WholeListingForm,
+    form_of_listing,
+    merged,
+    parts,
+    summary,
+)
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
 from catalog import browse, geography, readmodel
 from catalog import service as catalog_service
@@ -34,17 +42,6 @@ from matching.schemas import LEAD_LABELS, LeadStatus, LeadUpdate
 
 router = APIRouter()
 
-EDITABLE = (
-    "title_th",
-    "title_en",
-    "summary_th",
-    "summary_en",
-    "description_th",
-    "description_en",
-    "stage",
-    "capital_min_thb",
-    "capital_max_thb",
-)
 Choice = Literal["theirs", "mine"]
 LEAD_COLUMNS = (
     "listing",
@@ -57,29 +54,6 @@ LEAD_COLUMNS = (
     "message",
     "notes",
 )
-_Original = Annotated[str, Field(max_length=25_000)] | None
-
-
-class _ListingFormBase(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    csrf_token: Annotated[str, Field(max_length=100)] = ""
-    version: Annotated[int, Field(ge=0)] = 0
-
-
-# The edit form as posted: raw strings (validated by ``ListingUpdate`` afterwards, so that
-# a bad value is shown next to its field rather than as an error page); for each field the
-# value the editor started from (``original_…``) and, after a conflict, their choice
-# (``resolve_…``).
-_FORM_FIELDS: dict[str, Any] = {
-    **{name: (Annotated[str, Field(max_length=25_000)], "") for name in EDITABLE},
-    **{f"original_{name}": (_Original, None) for name in EDITABLE},
-    **{f"resolve_{name}": (Choice | None, None) for name in EDITABLE},
-}
-if TYPE_CHECKING:
-    ListingForm = _ListingFormBase
-else:
-    ListingForm = create_model("ListingForm", __base__=_ListingFormBase, **_FORM_FIELDS)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
@@ -250,15 +224,6 @@ def _own_listing(session: Session, slug: str, principal: Principal) -> Listing:
     return listing
 
 
-def _sent_or(sent: str | None, fallback: str | None) -> str | None:
-    return sent if sent is not None else fallback
-
-
-def _form_values(listing: ListingPublic) -> dict[str, str]:
-    """The stored listing as the form writes it."""
-    return {name: str(getattr(listing, name)) for name in EDITABLE}
-
-
 def _new_listing_page(
     request: Request,
     session: Session,
@@ -345,38 +310,45 @@ def edit_form(
     slug: str, request: Request, session: SessionDep, principal: PortalPublisher
 ) -> HTMLResponse:
     listing = _own_listing(session, slug, principal)
-    return _edit_page(request, readmodel.listing_public(session, listing.id or 0), principal)
+    stored = readmodel.listing_public(session, listing.id or 0)
+    return _edit_page(request, session, stored, principal, form_of_listing(stored))
 
 
 def _edit_page(
     request: Request,
+    session: Session,
     listing: ListingPublic,
     principal: Principal,
+    form: WholeListingForm,
     *,
-    values: dict[str, str] | None = None,
     original: dict[str, str | None] | None = None,
-    errors: dict[str, str] | None = None,
     changes: list[FieldChange] | None = None,
     choices: dict[str, str] | None = None,
     stale: bool = False,
 ) -> HTMLResponse:
-    """The edit form: the stored listing; or the values just sent with their errors; or,
-    after a save from an older version, what the other editor changed, field by field,
-    with a choice for each. The form's version is always the stored one."""
-    status_code = 409 if stale else 422 if errors else 200
+    """The whole listing to edit: as stored; or as sent, with its errors; or, after a
+    save from an older version, what the other editor changed, part by part, with a
+    choice for each. The form's version is always the stored one."""
+    status_code = 409 if stale else 422 if form.errors else 200
     return render(
         request,
-        "edit_listing.html",
+        "listing_form.html",
         {
+            "mode": "edit",
             "listing": listing,
-            "original": original or _form_values(listing),
-            "values": values or _form_values(listing),
-            "errors": errors or {},
+            "form": form,
+            "original": original if original is not None else parts(form_of_listing(listing)),
             "changes": changes or [],
+            "summary": summary,
             "choices": choices or {},
             "stale": stale,
-            "csrf": csrf_token(request),
+            "groups": GROUPS,
+            "cities": geography.list_cities(session),
+            "kinds": list(ListingKind),
+            "sectors": list(Sector),
             "stages": list(Stage),
+            "models": list(InvestmentModel),
+            "csrf": csrf_token(request),
         },
         status_code=status_code,
         principal=principal,
@@ -385,62 +357,90 @@ def _edit_page(
 
 @router.post("/dashboard/listings/{slug}/edit", response_class=HTMLResponse, response_model=None)
 @writes
-def edit_listing(
+async def edit_listing(
+    slug: str, request: Request, session: SessionDep, principal: PortalPublisher
+) -> Response:
+    posted = await request.form()
+    check_csrf(request, str(posted.get("csrf_token", "")))
+    fields = {key: value for key, value in posted.items() if isinstance(value, str)}
+    models = [str(value) for value in posted.getlist("investment_models")]
+    return await run_in_threadpool(_edit_listing, slug, request, session, principal, fields, models)
+
+
+def _edit_listing(
     slug: str,
     request: Request,
-    session: SessionDep,
-    principal: PortalPublisher,
-    form: Annotated[ListingForm, Form()],
+    session: Session,
+    principal: Principal,
+    fields: dict[str, str],
+    models: list[str],
 ) -> Response:
     """Save the form, unless the listing changed since the version it was made from: then
-    nothing is saved, and the page shows each field changed meanwhile (old and new) beside
-    what was typed, to take theirs or keep mine. Only a save with every such field
+    nothing is saved, and the page shows each part changed meanwhile (old and new) beside
+    what was typed, to take theirs or keep mine. Only a save with every such part
     resolved, against the version stored now, goes through."""
-    check_csrf(request, form.csrf_token)
     listing = _own_listing(session, slug, principal)
     stored = readmodel.listing_public(session, listing.id or 0)
-    theirs = _form_values(stored)
-    typed = {name: getattr(form, name) for name in EDITABLE}
-    same_version = form.version == stored.version
-    original: dict[str, str | None] = {
-        name: _sent_or(getattr(form, f"original_{name}"), theirs[name] if same_version else None)
-        for name in EDITABLE
+    theirs_form = form_of_listing(stored)
+    mine = WholeListingForm.from_post(fields, models, base=theirs_form)
+    action = fields.get("action", "save")
+    if action.startswith("add-"):
+        mine.add_row(action.removeprefix("add-"))
+        original = {name: fields.get(f"original_{name}") for name in PARTS}
+        return _edit_page(request, session, stored, principal, mine, original=original)
+    theirs = parts(theirs_form)
+    version = _int(fields.get("version"))
+    same_version = version == stored.version
+    original = {
+        name: fields.get(f"original_{name}", theirs[name] if same_version else None)
+        for name in PARTS
     }
-    changes = changes_since(EDITABLE, original=original, mine=typed, theirs=theirs)
-    choices = {c.name: getattr(form, f"resolve_{c.name}") for c in changes}
-    if not same_version or None in choices.values():
-        pending = {c.name: "choose" for c in changes if choices[c.name] is None and same_version}
+    changes = changes_since(PARTS, original=original, mine=parts(mine), theirs=theirs)
+    choices = {c.name: fields.get(f"resolve_{c.name}") for c in changes}
+    if not same_version or None in choices.values() or "" in choices.values():
+        for change in changes:
+            if not choices[change.name] and same_version:
+                mine.errors[f"resolve_{change.name}"] = "choose_one"
         preselected = {
             c.name: choices[c.name] or ("" if c.both_changed else "theirs") for c in changes
         }
         return _edit_page(
             request,
+            session,
             stored,
             principal,
-            values=typed,
+            mine,
             original=original,
-            errors=pending,
             changes=changes,
             choices=preselected,
             stale=True,
         )
-    values = typed | {name: theirs[name] for name, choice in choices.items() if choice == "theirs"}
-    errors: dict[str, str] = {}
+    final = merged(
+        mine, theirs_form, {name for name, choice in choices.items() if choice == "theirs"}
+    )
+    data = final.validate()
+    if data is not None:
+        try:
+            catalog_service.update_listing(
+                session,
+                listing=listing,
+                data=ListingUpdate.model_validate(data.model_dump(mode="json", exclude={"slug"})),
+                expected_version=stored.version,
+                principal=principal,
+            )
+        except AppError as exc:
+            final.errors[exc.field or "form"] = CREATE_REFUSALS.get(exc.field or "", "bad_value")
+        else:
+            return RedirectResponse("/dashboard?notice=saved", status_code=303)
+    # nothing of a rejected edit may be committed: raising rolls it back
+    raise Rejected(_edit_page(request, session, stored, principal, final, original=original))
+
+
+def _int(text: str | None) -> int | None:
     try:
-        catalog_service.update_listing(
-            session,
-            listing=listing,
-            data=ListingUpdate.model_validate(values),
-            expected_version=form.version,
-            principal=principal,
-        )
-    except ValidationError as exc:
-        errors = {str(e["loc"][0]): e["msg"] for e in exc.errors()}
-    except AppError as exc:
-        errors = {exc.field or "form": exc.message}
-    if errors:  # nothing of a rejected edit may be committed: raising rolls it back
-        raise Rejected(_edit_page(request, stored, principal, values=values, errors=errors))
-    return RedirectResponse("/dashboard?notice=saved", status_code=303)
+        return int(text or "")
+    except ValueError:
+        return None
 
 
 @router.get("/dashboard/listings/{slug}/publish", response_class=HTMLResponse)

@@ -20,6 +20,7 @@ class _Form(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.fields: dict[str, str] = {}
+        self.checked: dict[str, list[str]] = {}
         self._textarea: str | None = None
         self._select: str | None = None
 
@@ -30,6 +31,9 @@ class _Form(HTMLParser):
             if attr.get("type") == "radio":
                 if "checked" in attr:
                     self.fields[name] = attr["value"]
+            elif attr.get("type") == "checkbox":
+                if "checked" in attr:  # an unticked box sends nothing; ticked ones, a list
+                    self.checked.setdefault(name, []).append(attr.get("value") or "on")
             else:
                 self.fields[name] = attr.get("value") or ""
         elif tag == "textarea" and name:
@@ -51,10 +55,11 @@ class _Form(HTMLParser):
             self._select = None
 
 
-def form_of(html: str) -> dict[str, str]:
+def form_of(html: str) -> dict[str, Any]:
+    """What a browser would post for the page's form: ticked boxes as lists."""
     parser = _Form()
     parser.feed(html)
-    return parser.fields
+    return {**parser.fields, **parser.checked}
 
 
 async def _editor(client: httpx.AsyncClient, world: World) -> dict[str, str]:

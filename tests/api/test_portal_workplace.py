@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 from catalog import service
 from catalog.models import Checkpoint, Listing
 from catalog.schemas import ListingCreate
+from tests.api.test_portal_conflicts import form_of
 from tests.factories import (
     World,
     auth,
@@ -23,6 +25,11 @@ from tests.factories import (
     profile_payload,
     publisher_of,
 )
+
+
+def form_fields(html: str) -> dict[str, Any]:
+    """What a browser would post: the page's form as it stands."""
+    return form_of(html)
 
 
 def csrf(html: str) -> str:
@@ -398,3 +405,46 @@ async def test_every_error_shows_beside_its_field_in_thai(
     assert (
         await client.get("/v1/listings/fish-ball-factory", headers=auth(world.nakhon_sawan_key))
     ).status_code == 404  # nothing was saved
+
+
+async def test_everything_is_edited_and_a_stale_list_is_never_overwritten(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    key = auth(world.nakhon_sawan_key)
+    assert (
+        await client.post("/v1/listings", json=listing_payload(contacts=[]), headers=key)
+    ).status_code == 201
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get("/dashboard/listings/fish-ball-factory/edit")
+    form = form_fields(page.text)
+    assert form["how_to_invest-1-title_th"] == "ขอใบอนุญาตประกอบกิจการโรงงาน"
+    # Someone else adds a contact through the API meanwhile.
+    current = await client.get("/v1/listings/fish-ball-factory", headers=key)
+    other = await client.patch(
+        "/v1/listings/fish-ball-factory",
+        json={"contacts": [{"name": "คุณวิภา"}]},
+        headers=key | {"If-Match": current.headers["ETag"]},
+    )
+    assert other.status_code == 200
+    # This editor adds another contact and a third step, from the older version.
+    mine = form | {
+        "contacts-0-name": "คุณสมชาย",
+        "contacts-0-name_latin": "Somchai",
+        "how_to_invest-2-title_th": "ขอใช้ที่ดิน",
+        "how_to_invest-2-position": "3",
+    }
+    stale = await client.post("/dashboard/listings/fish-ball-factory/edit", data=mine)
+    assert stale.status_code == 409
+    assert 'data-field="contacts"' in stale.text
+    assert "คุณวิภา" in stale.text  # theirs, shown beside mine
+    assert 'data-field="how_to_invest"' not in stale.text  # only they changed nothing there
+    stored = (await client.get("/v1/listings/fish-ball-factory", headers=key)).json()
+    assert [c["name"] for c in stored["contacts"]] == ["คุณวิภา"]  # nothing overwritten
+
+    resolved = form_fields(stale.text) | {"resolve_contacts": "mine"}
+    saved = await client.post("/dashboard/listings/fish-ball-factory/edit", data=resolved)
+    assert saved.status_code == 303, saved.text
+    stored = (await client.get("/v1/listings/fish-ball-factory", headers=key)).json()
+    assert [c["name_latin"] for c in stored["contacts"]] == ["Somchai"]
+    assert [s["title_th"] for s in stored["how_to_invest"]][-1] == "ขอใช้ที่ดิน"
+    assert sorted(stored["investment_models"]) == ["equity", "joint-venture"]  # untouched
