@@ -37,6 +37,50 @@ def text_in(th: str, en: str, lang: Lang) -> str:
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # --- spreadsheets
+    "import_listings": ("นำเข้าโครงการจากตาราง", "Import listings from a spreadsheet"),
+    "export_xlsx": ("ส่งออกโครงการเป็น XLSX", "Export listings as XLSX"),
+    "import_help": (
+        "ดาวน์โหลดแบบฟอร์ม กรอกหนึ่งโครงการต่อหนึ่งแถว แล้วอัปโหลด: ตรวจก่อน แล้วจึงนำเข้าเป็นฉบับร่าง",
+        "Download the template, one listing a row, then upload it: "
+        "check first, then import as drafts",
+    ),
+    "template_xlsx": ("แบบฟอร์ม XLSX", "Template (XLSX)"),
+    "template_csv": ("แบบฟอร์ม CSV", "Template (CSV)"),
+    "import_report": ("ผลการตรวจไฟล์", "What the check found"),
+    "import_problems": (
+        "พบปัญหา {count} จุด ยังไม่มีการนำเข้า",
+        "{count} problems: nothing was imported",
+    ),
+    "import_ready": ("ทั้ง {count} แถวถูกต้อง พร้อมนำเข้า", "All {count} rows are ready to import"),
+    "sheet_row": ("แถว", "Row"),
+    "sheet_column": ("คอลัมน์", "Column"),
+    "spreadsheet_file": ("ไฟล์ CSV หรือ XLSX", "CSV or XLSX file"),
+    "check_file": ("ตรวจไฟล์", "Check"),
+    "import_file": ("นำเข้า", "Import"),
+    "import_all_or_nothing": (
+        "นำเข้าทั้งไฟล์หรือไม่นำเข้าเลย: หากมีแถวใดผิด จะไม่มีโครงการใดถูกสร้าง",
+        "All or nothing: if any row has a problem, no listing is created",
+    ),
+    "imported_count": ("นำเข้าเป็นฉบับร่างแล้ว {count} โครงการ", "{count} listings imported as drafts"),
+    "formula_not_allowed": (
+        "ไม่รับสูตรในเซลล์ กรุณาพิมพ์ค่าแทน",
+        "A formula is not allowed: type the value",
+    ),
+    "empty_file": ("ไฟล์ว่างเปล่า", "The file is empty"),
+    "no_header": (
+        "ไม่พบแถวหัวตาราง ใช้แบบฟอร์มที่ดาวน์โหลดจากหน้านี้",
+        "No header row: use the template from this page",
+    ),
+    "too_many_rows": ("มีแถวมากเกินไป (ไม่เกิน 500 แถวต่อไฟล์)", "Too many rows (at most 500 a file)"),
+    "not_utf8": (
+        "ไฟล์ไม่ได้เข้ารหัสแบบ UTF-8 กรุณาบันทึกเป็น CSV UTF-8 หรือ XLSX",
+        "The file is not UTF-8: save it as CSV UTF-8 or XLSX",
+    ),
+    "not_a_spreadsheet": (
+        "อ่านไฟล์นี้ไม่ได้ ใช้ไฟล์ CSV หรือ XLSX",
+        "Cannot read this file: use CSV or XLSX",
+    ),
     # --- the whole listing form
     "new_listing": ("สร้างโครงการใหม่", "A new listing"),
     "form_has_errors": (

@@ -27,6 +27,7 @@ from api.portal import router as portal_router
 from api.routes.accounts import router as accounts_router
 from api.routes.catalog import router as catalog_router
 from api.routes.events import router as events_router
+from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
 from catalog.accounts import mail as account_mail
 from catalog.search.base import SearchIndex
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         https_only=settings.environment == "production",
     )
     install_error_handlers(app, render_page=render_error)
+    app.include_router(importing_router)
     app.include_router(catalog_router)
     app.include_router(accounts_router)
     app.include_router(matching_router)

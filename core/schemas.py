@@ -60,3 +60,34 @@ def partial_model(
     model = create_model(name, __base__=StrictModel, __doc__=doc or None, **fields)
     model.__module__ = source.__module__
     return model
+
+
+# Pydantic's error types, as the message keys people read (Thai and English, in the
+# portal's messages and in import reports): never pydantic's own English sentences.
+REASONS = {
+    "missing": "required",
+    "string_too_short": "required",
+    "too_short": "required",
+    "string_too_long": "too_long",
+    "too_long": "too_many",
+    "int_parsing": "not_a_number",
+    "float_parsing": "not_a_number",
+    "int_from_float": "not_a_whole_number",
+    "greater_than_equal": "too_small",
+    "greater_than": "too_small",
+    "less_than_equal": "too_large",
+    "less_than": "too_large",
+    "url_parsing": "bad_url",
+    "url_scheme": "bad_url",
+    "url_type": "bad_url",
+    "value_error": "bad_value",
+    "enum": "choose_from_list",
+    "literal_error": "choose_from_list",
+    "date_from_datetime_parsing": "bad_date",
+    "date_parsing": "bad_date",
+    "string_pattern_mismatch": "bad_value",
+}
+
+
+def reason_of(error_type: str) -> str:
+    return REASONS.get(error_type, "bad_value")

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from catalog.schemas import ListingCreate, ListingPublic
+from core.schemas import reason_of
 
 SCALARS = (
     "kind",
@@ -62,30 +63,6 @@ OPTIONAL_NONE = {
     "last_verified",
 }
 MAX_ROWS = 30
-# Pydantic's error types, as the message keys the portal shows (Thai and English).
-ERROR_KEYS = {
-    "missing": "required",
-    "string_too_short": "required",
-    "too_short": "required",
-    "string_too_long": "too_long",
-    "too_long": "too_many",
-    "int_parsing": "not_a_number",
-    "float_parsing": "not_a_number",
-    "int_from_float": "not_a_whole_number",
-    "greater_than_equal": "too_small",
-    "greater_than": "too_small",
-    "less_than_equal": "too_large",
-    "less_than": "too_large",
-    "url_parsing": "bad_url",
-    "url_scheme": "bad_url",
-    "url_type": "bad_url",
-    "value_error": "bad_value",
-    "enum": "choose_from_list",
-    "literal_error": "choose_from_list",
-    "date_from_datetime_parsing": "bad_date",
-    "date_parsing": "bad_date",
-    "string_pattern_mismatch": "bad_value",
-}
 
 
 @dataclass
@@ -169,9 +146,7 @@ class WholeListingForm:
             return ListingCreate.model_validate(self.payload())
         except ValidationError as exc:
             for error in exc.errors():
-                self.errors.setdefault(
-                    _field_name(error["loc"]), ERROR_KEYS.get(error["type"], "bad_value")
-                )
+                self.errors.setdefault(_field_name(error["loc"]), reason_of(error["type"]))
             return None
 
 

@@ -24,7 +24,8 @@ from api.portal.listing_form import (
     summary,
 )
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
-from catalog import browse, geography, readmodel
+from api.routes.importing import every_own_id, read_upload, spreadsheet
+from catalog import browse, geography, importing, readmodel
 from catalog import service as catalog_service
 from catalog.checklist import publish_warnings
 from catalog.merge import FieldChange, changes_since
@@ -248,6 +249,86 @@ def _new_listing_page(
         status_code=status_code,
         principal=principal,
     )
+
+
+def _import_page(
+    request: Request,
+    principal: Principal,
+    *,
+    report: importing.ImportReport | None = None,
+    checked: bool = False,
+    status_code: int = 200,
+) -> HTMLResponse:
+    return render(
+        request,
+        "import.html",
+        {
+            "report": report,
+            "checked": checked,
+            "columns": importing.COLUMNS,
+            "csrf": csrf_token(request),
+        },
+        status_code=status_code,
+        principal=principal,
+    )
+
+
+@router.get("/dashboard/import", response_class=HTMLResponse)
+def import_form(request: Request, principal: PortalPublisher) -> HTMLResponse:
+    return _import_page(request, principal)
+
+
+@router.post("/dashboard/import", response_model=None)
+@writes
+async def import_upload(
+    request: Request, session: SessionDep, principal: PortalPublisher
+) -> Response:
+    """Check a spreadsheet (``action=check``) or import it (``action=import``): all rows
+    as drafts in one transaction, or, with any problem, none and the report."""
+    async with request.form() as posted:  # closes the uploaded file's spool
+        check_csrf(request, str(posted.get("csrf_token", "")))
+        upload = posted.get("file")
+        data = await upload.read() if upload is not None and not isinstance(upload, str) else b""
+        commit = posted.get("action") == "import"
+    return await run_in_threadpool(_import, request, session, principal, data, commit)
+
+
+def _import(
+    request: Request, session: Session, principal: Principal, data: bytes, commit: bool
+) -> Response:
+    read = read_upload(data)
+    if isinstance(read, importing.ImportReport):
+        raise Rejected(_import_page(request, principal, report=read, status_code=422))
+    report = importing.import_listings(session, principal=principal, table=read)
+    if report.problems or not commit:
+        status = 422 if report.problems else 200
+        raise Rejected(
+            _import_page(request, principal, report=report, checked=True, status_code=status)
+        )
+    return RedirectResponse(
+        f"/dashboard?notice=imported&count={len(report.created)}", status_code=303
+    )
+
+
+@router.get("/dashboard/import/template.{fmt}", response_model=None)
+def import_template(fmt: str, principal: PortalPublisher) -> Response:
+    return spreadsheet([importing.headers()], _format(fmt), "citydeal-listings-template")
+
+
+@router.get("/dashboard/export.{fmt}", response_model=None)
+@page()
+def export(fmt: str, session: SessionDep, principal: PortalPublisher) -> Response:
+    ids = every_own_id(session, principal)
+    rows = importing.export_rows(readmodel.listings_public(session, ids))
+    return spreadsheet(rows, _format(fmt), f"{principal.organisation_slug}-listings")
+
+
+def _format(fmt: str) -> Literal["csv", "xlsx"]:
+    if fmt == "xlsx":
+        return "xlsx"
+    if fmt == "csv":
+        return "csv"
+    raise InvalidInput("CSV or XLSX", field="format")
 
 
 @router.get("/dashboard/listings/new", response_class=HTMLResponse)
