@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog.access import ensure_publisher
 from catalog.accounts.service import SESSION_PREFIX, Passwords, resolve_session
+from catalog.analytics import Tally
 from catalog.organisations import authenticate_key, record_key_use
 from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, Vector
@@ -54,6 +55,7 @@ class Services:
         self.matrices = matrices
         self.embedder = embedder
         self.jobs = jobs
+        self.tally = Tally() if settings.analytics else None
         self._search = search
         self._lock = threading.Lock()
 
@@ -90,6 +92,10 @@ async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None
     return embedder.query
 
 
+async def get_tally(request: Request) -> Tally | None:
+    return services_of(request).tally
+
+
 async def get_jobs(request: Request) -> JobQueue | None:
     return services_of(request).jobs
 
@@ -107,6 +113,7 @@ SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 JobsDep = Annotated[JobQueue | None, Depends(get_jobs)]
+TallyDep = Annotated[Tally | None, Depends(get_tally)]
 QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
 
 

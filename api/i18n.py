@@ -37,6 +37,18 @@ def text_in(th: str, en: str, lang: Lang) -> str:
 
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # --- audience
+    "audience": ("ผู้ชมและความสนใจ", "Audience and interest"),
+    "audience_chart_title": (
+        "จำนวนครั้งที่เปิดดู ที่ปรากฏในผลค้นหา และที่แสดงความสนใจ รายสัปดาห์",
+        "Views, search impressions and interest, week by week",
+    ),
+    "views": ("เปิดดูหน้าโครงการ", "Pitch-page views"),
+    "impressions": ("ปรากฏในผลค้นหา", "Search impressions"),
+    "interest_expressed": ("แสดงความสนใจ", "Interest expressed"),
+    "figures_as_table": ("ดูตัวเลขเป็นตาราง", "The figures as a table"),
+    "week_of": ("สัปดาห์ที่เริ่มวันที่", "Week of"),
+    "leads_by_status": ("ผู้สนใจตามสถานะ", "Leads by status"),
     # --- spreadsheets
     "import_listings": ("นำเข้าโครงการจากตาราง", "Import listings from a spreadsheet"),
     "export_xlsx": ("ส่งออกโครงการเป็น XLSX", "Export listings as XLSX"),

@@ -30,6 +30,8 @@ from api.routes.events import router as events_router
 from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
 from catalog.accounts import mail as account_mail
+from catalog.analytics import Tally
+from catalog.analytics import flush as flush_activity
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.semantic import Embedder, embed_changes
@@ -141,6 +143,16 @@ async def _embed_changed_listings(services: Services, embedder: Embedder) -> Non
             await asyncio.sleep(services.settings.search_sync_seconds)
 
 
+async def _flush_activity(services: Services, tally: Tally) -> None:
+    """Append this process's counts of views and impressions every few seconds."""
+    while True:
+        await asyncio.sleep(services.settings.analytics_flush_seconds)
+        try:
+            await anyio.to_thread.run_sync(flush_activity, services.database, tally)
+        except Exception:
+            log.exception("activity counts could not be written; keeping on counting")
+
+
 async def _run_jobs(jobs: JobQueue) -> None:
     """The background job runner of this process (every process runs one)."""
     while True:
@@ -159,6 +171,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         followers = [asyncio.create_task(_follow_change_log(services))]
         if services.jobs is not None:
             followers.append(asyncio.create_task(_run_jobs(services.jobs)))
+        if services.tally is not None:
+            followers.append(asyncio.create_task(_flush_activity(services, services.tally)))
         if services.embedder is not None:
             followers.append(
                 asyncio.create_task(_embed_changed_listings(services, services.embedder))
@@ -166,6 +180,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         yield
         for follower in followers:
             follower.cancel()
+        if services.tally is not None:  # the last seconds' counts, before the process ends
+            await anyio.to_thread.run_sync(flush_activity, services.database, services.tally)
 
     return lifespan
 

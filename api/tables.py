@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 from sqlmodel import SQLModel
 
 import catalog.accounts.models  # noqa: F401 (imported for its tables)
+import catalog.analytics  # noqa: F401
 import catalog.models  # noqa: F401
 import core.jobs  # noqa: F401
 import matching.models  # noqa: F401

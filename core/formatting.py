@@ -61,3 +61,9 @@ def long_date(value: date | datetime | None, lang: Lang) -> str:
         month = get_month_names("wide", locale="th_TH")[value.month]
         return f"{value.day} {month} พ.ศ. {value.year + 543}"
     return f"{value.day} {get_month_names('wide', locale='en')[value.month]} {value.year}"
+
+
+def short_date(value: date, lang: Lang) -> str:
+    """``3 พ.ค.``, ``3 May``: a day and month, for a chart's axis."""
+    locale = "th_TH" if lang is Lang.th else "en"
+    return f"{value.day} {get_month_names('abbreviated', locale=locale)[value.month]}"

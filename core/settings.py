@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "citydeal <no-reply@citydeal.invalid>"
     jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Pitch-page views and search impressions, counted in memory and appended every
+    # few seconds (catalog.analytics).
+    analytics: bool = True
+    analytics_flush_seconds: float = Field(default=5.0, gt=0, le=3600)
     search_sync_seconds: float = Field(default=2.0, gt=0, le=3600)
     # Semantic vectors (an English query finds a Thai-only listing): computed in the
     # background from the change log; off, search is by words alone.

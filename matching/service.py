@@ -3,6 +3,8 @@ events) and the leads that expressions of interest become."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
@@ -11,6 +13,7 @@ from catalog.models import Listing, Organisation
 from catalog.taxonomy import ListingStatus
 from core.db import claim_version, unique_slug, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
+from core.formatting import bangkok_date
 from core.principal import Principal
 from matching.access import (
     ensure_investor,
@@ -226,3 +229,35 @@ def first_profile_of(session: Session, *, organisation_id: int) -> InvestorProfi
         .where(InvestorProfile.organisation_id == organisation_id)
         .order_by(col(InvestorProfile.id))
     ).first()
+
+
+def interest_by_week(
+    session: Session, listing_ids: list[int], starts: list[date]
+) -> dict[date, int]:
+    """New expressions of interest in these listings, by the week (Monday) they came."""
+    found = dict.fromkeys(starts, 0)
+    if not listing_ids:
+        return found
+    rows = session.exec(
+        select(Interest.created_at).where(
+            col(Interest.listing_id).in_(listing_ids),
+            col(Interest.created_at) >= datetime.combine(starts[0], time.min, tzinfo=UTC),
+        )
+    ).all()
+    for created in rows:
+        day = bangkok_date(created)
+        week = day - timedelta(days=day.weekday())
+        if week in found:
+            found[week] += 1
+    return found
+
+
+def leads_by_status(session: Session, listing_ids: list[int]) -> dict[str, int]:
+    """How many leads of these listings are in each status now."""
+    counts = dict.fromkeys((status.value for status in LeadStatus), 0)
+    if listing_ids:
+        for status in session.exec(
+            select(Interest.status).where(col(Interest.listing_id).in_(listing_ids))
+        ):
+            counts[status] = counts.get(status, 0) + 1
+    return counts

@@ -12,12 +12,13 @@ from pydantic import ConfigDict
 from sqlmodel import Session
 
 from api import i18n
-from api.deps import QueryEmbedderDep, ScoringDep, SearchDep, SessionDep, StoreDep
+from api.deps import QueryEmbedderDep, ScoringDep, SearchDep, SessionDep, StoreDep, TallyDep
 from api.i18n import Lang
 from api.portal.rendering import PortalPrincipal, facets, page, render
 from catalog import browse, geography, readmodel
 from catalog import service as catalog_service
-from catalog.schemas import SearchParams
+from catalog.analytics import Activity
+from catalog.schemas import ListingPublic, SearchParams
 from catalog.taxonomy import (
     KIND_LABELS,
     MODEL_LABELS,
@@ -26,6 +27,7 @@ from catalog.taxonomy import (
     CheckpointState,
     InvestmentModel,
     ListingKind,
+    ListingStatus,
     Sector,
     Stage,
 )
@@ -57,8 +59,11 @@ def catalogue(
     embed: QueryEmbedderDep,
     params: Annotated[PortalSearch, Query()],
     principal: PortalPrincipal,
+    tally: TallyDep,
 ) -> HTMLResponse:
     result = browse.search_catalogue(session, index=index, params=params, embed=embed)
+    if tally is not None and result.hits:
+        tally.count([hit.listing.id for hit in result.hits], Activity.impression)
     provinces, cities = geography.place_names(session)
     lang = i18n.choose_language(request)
     labellers: dict[str, Callable[[str], str]] = {
@@ -99,8 +104,12 @@ def pitch_page(
     principal: PortalPrincipal,
     store: StoreDep,
     settings: ScoringDep,
+    tally: TallyDep,
 ) -> HTMLResponse:
     listing = readmodel.find_public_listing(session, ref=slug, viewer=principal)
+    counted = listing.status is ListingStatus.published and not _own(principal, listing)
+    if tally is not None and counted:
+        tally.count(listing.id, Activity.view)  # a counter in memory: no database write
     return render(
         request,
         "listing.html",
@@ -113,6 +122,11 @@ def pitch_page(
         },
         principal=principal,
     )
+
+
+def _own(principal: Principal | None, listing: ListingPublic) -> bool:
+    """The city's own staff looking at its listing: not an audience to count."""
+    return principal is not None and principal.organisation_slug == listing.organisation.slug
 
 
 def _investor_fit(

@@ -3,6 +3,7 @@ applied: the editor sees what changed meanwhile and chooses per field), publishi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -25,7 +26,7 @@ from api.portal.listing_form import (
 )
 from api.portal.rendering import PortalPublisher, check_csrf, csrf_token, page, render
 from api.routes.importing import every_own_id, read_upload, spreadsheet
-from catalog import browse, geography, importing, readmodel
+from catalog import analytics, browse, geography, importing, readmodel
 from catalog import service as catalog_service
 from catalog.checklist import publish_warnings
 from catalog.merge import FieldChange, changes_since
@@ -82,6 +83,7 @@ def _dashboard(
         request,
         "dashboard.html",
         {
+            **_audience(session, every_own_id(session, principal)),
             "listings": readmodel.listings_public(session, ids),
             "leads": leads,
             "due": browse.due_checkpoints(session, principal=principal, today=today),
@@ -92,6 +94,35 @@ def _dashboard(
             "notice": request.query_params.get("notice"),
         },
         status_code=status_code,
+        principal=principal,
+    )
+
+
+def _audience(session: Session, listing_ids: list[int]) -> dict[str, Any]:
+    """The weeks' views, impressions and interest of these listings, and their leads."""
+    starts = analytics.week_starts(12)
+    weeks = analytics.weekly_activity(session, listing_ids, starts)
+    interest = matching_service.interest_by_week(session, listing_ids, starts)
+    rows = [replace(weeks[start], interest=interest[start]) for start in starts]
+    peak = max([1, *(max(w.views, w.impressions, w.interest) for w in rows)])
+    return {
+        "weeks": rows,
+        "peak": peak,
+        "leads_by_status": matching_service.leads_by_status(session, listing_ids),
+    }
+
+
+@router.get("/dashboard/listings/{slug}/analytics", response_class=HTMLResponse)
+@page()
+def listing_analytics(
+    slug: str, request: Request, session: SessionDep, principal: PortalPublisher
+) -> HTMLResponse:
+    """One listing's audience, week by week, and its leads by status."""
+    listing = _own_listing(session, slug, principal)
+    return render(
+        request,
+        "listing_analytics.html",
+        {"listing": listing, **_audience(session, [listing.id or 0])},
         principal=principal,
     )
 

@@ -36,6 +36,7 @@ from catalog.taxonomy import (
     Stage,
 )
 from core.errors import AppError, Unauthorized
+from core.formatting import short_date
 from core.principal import Principal, Role
 from core.settings import PROJECT_ROOT
 from matching.schemas import LEAD_LABELS, LeadStatus
@@ -203,6 +204,7 @@ def render(
         "thb": lambda amount: i18n.thb(amount, lang),
         "thb_range": lambda low, high: i18n.thb_range(low, high, lang),
         "long_date": lambda value: i18n.long_date(value, lang),
+        "short_date": lambda value: short_date(value, lang),
         "url": _link_maker(request),
         "sector_label": lambda s: i18n.pick(SECTOR_LABELS[Sector(s)], lang),
         "stage_label": lambda s: i18n.pick(STAGE_LABELS[Stage(s)], lang),
