@@ -53,7 +53,9 @@ CONTACT = ("name", "name_latin", "role", "email", "phone")
 NUMBERS = ("capital_min_thb", "capital_max_thb", "expected_irr_pct", "payback_years")
 FORMULA_STARTS = ("=", "+", "-", "@")
 _KEY_IN_HEADER = re.compile(r"\[([a-z_]+)\]\s*$")
+# The services' refusals of a new listing, by the field they name, as message keys.
 REFUSALS = {
+    "slug": "slug_taken",
     "city": "unknown_city",
     "smart_block": "unknown_smart_block",
     "capital_max_thb": "min_above_max",

@@ -370,14 +370,7 @@ def new_listing_form(
     return _new_listing_page(request, session, principal, WholeListingForm.empty())
 
 
-# Where a service's refusal of a new listing shows, as a message key.
-CREATE_REFUSALS = {
-    "city": "unknown_city",
-    "smart_block": "unknown_smart_block",
-    "slug": "slug_taken",
-    "capital_max_thb": "min_above_max",
-    "capital_min_thb": "min_above_max",
-}
+CREATE_REFUSALS = importing.REFUSALS
 
 
 @router.post("/dashboard/listings/new", response_model=None)
