@@ -183,6 +183,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # --- checkpoints and leads
     "checkpoints_due": ("การติดตามผลที่ครบกำหนดภายใน 30 วัน", "Checkpoints due in the next 30 days"),
     "nothing_due": ("ไม่มีการติดตามผลที่ต้องรายงาน", "Nothing to report"),
+    "no_checkpoints_yet": (
+        "การติดตามผลเริ่มเมื่อเผยแพร่โครงการ (6 และ 12 เดือน)",
+        "Checkpoints start when the listing is published (6 and 12 months)",
+    ),
     "checkpoint_status": ("ความคืบหน้า", "Progress"),
     "checkpoint_note": ("บันทึก", "Note"),
     "evidence_link": ("ลิงก์หลักฐาน", "Evidence link"),

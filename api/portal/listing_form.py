@@ -224,3 +224,18 @@ def summary(part: str, value: str | None) -> str:
         return ", ".join(items)
     first = GROUPS[part][0]
     return " · ".join(str(item.get(first) or "") for item in items)
+
+
+def for_display(form: WholeListingForm) -> WholeListingForm:
+    """``form`` with an empty row in each group that has none, to type a first one into
+    (empty rows are never sent on: they are dropped when the form is read back)."""
+    shown = WholeListingForm(
+        values=form.values,
+        models=form.models,
+        rows={group: list(rows) for group, rows in form.rows.items()},
+        errors=form.errors,
+    )
+    for group in GROUPS:
+        if not shown.rows[group]:
+            shown.add_row(group)
+    return shown

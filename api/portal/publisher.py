@@ -19,6 +19,7 @@ from api.portal.listing_form import (
     GROUPS,
     PARTS,
     WholeListingForm,
+    for_display,
     form_of_listing,
     merged,
     parts,
@@ -226,9 +227,10 @@ def report_checkpoint(
     status: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=25_000)] = "",
     evidence_url: Annotated[str, Form(max_length=600)] = "",
+    back: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     """Report a checkpoint: status, a note and an evidence link; errors come back beside
-    their fields with what was typed."""
+    their fields with what was typed (on the page the form was on)."""
     check_csrf(request, csrf_token)
     listing = _own_listing(session, slug, principal)
     typed = {"status": status, "note": note, "evidence_url": evidence_url}
@@ -246,8 +248,68 @@ def report_checkpoint(
         errors = {"status": "checkpoint_not_found"}
     if errors:
         report = {"slug": slug, "months": months, "values": typed, "errors": errors}
-        raise Rejected(_dashboard(request, session, principal, report=report, status_code=422))
+        answer = (
+            _checkpoints_page(request, session, principal, listing, report=report, status_code=422)
+            if back == "listing"
+            else _dashboard(request, session, principal, report=report, status_code=422)
+        )
+        raise Rejected(answer)
+    if back == "listing":
+        return RedirectResponse(
+            f"/dashboard/listings/{slug}/checkpoints?notice=checkpoint_reported", status_code=303
+        )
     return RedirectResponse("/dashboard?notice=checkpoint_reported", status_code=303)
+
+
+def _checkpoints_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    listing: Listing,
+    *,
+    report: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Every checkpoint of one listing, each with its report form (early too)."""
+    stored = readmodel.listing_public(session, listing.id or 0)
+    today = bangkok_date(utcnow())
+    checkpoints = [
+        (
+            browse.DueCheckpoint(
+                stored.slug,
+                stored.title_th,
+                stored.title_en,
+                c.months,
+                c.due_on,
+                c.state == "overdue",
+            ),
+            c,
+        )
+        for c in stored.checkpoints
+    ]
+    return render(
+        request,
+        "listing_checkpoints.html",
+        {
+            "listing": stored,
+            "checkpoints": checkpoints,
+            "today": today,
+            "reportable": REPORTABLE,
+            "report": report or {},
+            "csrf": csrf_token(request),
+            "notice": request.query_params.get("notice"),
+        },
+        status_code=status_code,
+        principal=principal,
+    )
+
+
+@router.get("/dashboard/listings/{slug}/checkpoints", response_class=HTMLResponse)
+@page()
+def listing_checkpoints(
+    slug: str, request: Request, session: SessionDep, principal: PortalPublisher
+) -> HTMLResponse:
+    return _checkpoints_page(request, session, principal, _own_listing(session, slug, principal))
 
 
 def _own_listing(session: Session, slug: str, principal: Principal) -> Listing:
@@ -441,7 +503,7 @@ def _edit_page(
         {
             "mode": "edit",
             "listing": listing,
-            "form": form,
+            "form": for_display(form),
             "original": original if original is not None else parts(form_of_listing(listing)),
             "changes": changes or [],
             "summary": summary,

@@ -448,3 +448,40 @@ async def test_everything_is_edited_and_a_stale_list_is_never_overwritten(
     assert [c["name_latin"] for c in stored["contacts"]] == ["Somchai"]
     assert [s["title_th"] for s in stored["how_to_invest"]][-1] == "ขอใช้ที่ดิน"
     assert sorted(stored["investment_models"]) == ["equity", "joint-venture"]  # untouched
+
+
+async def test_a_checkpoint_is_reported_early_from_the_listings_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await create_and_publish(client, world.nakhon_sawan_key)
+    await sign_in(client, world.nakhon_sawan_key)
+    page = await client.get("/dashboard/listings/fish-ball-factory/checkpoints?lang=th")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="due-checkpoint"') == 2
+    assert "รอรายงาน" in page.text  # pending, in Thai; not overdue
+    action = "/dashboard/listings/fish-ball-factory/checkpoints/6"
+    bad = await client.post(
+        action,
+        data={
+            "csrf_token": csrf(page.text),
+            "status": "done",
+            "back": "listing",
+            "evidence_url": "ftp://x",
+        },
+    )
+    assert bad.status_code == 422
+    assert "ลิงก์ต้องขึ้นต้นด้วย http:// หรือ https://" in bad.text
+    assert "fish-ball-factory/checkpoints/12" in bad.text  # the listing's page, not the dashboard
+    done = await client.post(
+        action,
+        data={
+            "csrf_token": csrf(page.text),
+            "status": "done",
+            "note": "เปิดโรงงานแล้ว",
+            "back": "listing",
+        },
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith("/dashboard/listings/fish-ball-factory/checkpoints")
+    stored = (await client.get("/v1/listings/fish-ball-factory")).json()["checkpoints"]
+    assert (stored[0]["status"], stored[0]["note"]) == ("done", "เปิดโรงงานแล้ว")

@@ -31,6 +31,8 @@ def _has_seed_results(base: str) -> bool:
     return bool(httpx.get(f"{base}/v1/search?q=ลูกชิ้น", timeout=2).json()["count"] > 0)
 
 
+ADMIN_EMAIL = "admin@citydeal.example"
+ADMIN_PASSWORD = "the first admin password"
 PUBLISHER_EMAIL = "staff@patong.example"
 PUBLISHER_PASSWORD = "patong beach safety"
 
@@ -43,12 +45,12 @@ def _person_of_patong(base: str, env: dict[str, str]) -> None:
         "people",
         "create-admin",
         "--email",
-        "admin@citydeal.example",
+        ADMIN_EMAIL,
     )
     admin_token = link.strip().splitlines()[-1].rsplit("/", 1)[1]
-    password = {"password": "the first admin password"}
+    password = {"password": ADMIN_PASSWORD}
     assert httpx.post(f"{base}/v1/invitations/{admin_token}", json=password).status_code == 200
-    admin = httpx.post(f"{base}/v1/sessions", json={"email": "admin@citydeal.example", **password})
+    admin = httpx.post(f"{base}/v1/sessions", json={"email": ADMIN_EMAIL, **password})
     invited = httpx.post(
         f"{base}/v1/organisations/patong-municipality/invitations",
         json={"email": PUBLISHER_EMAIL, "owner": True},
@@ -68,7 +70,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     key = seeded(env, publisher_of="patong-municipality")
     with serve(env, root, ready=_has_seed_results) as base:
         _person_of_patong(base, env)
-        yield {"base": base, "key": key}
+        yield {"base": base, "key": key, "root": str(root)}
 
 
 def sign_in(page: Any, live: dict[str, str], lang: str | None = "en") -> None:
