@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, select
@@ -32,6 +32,7 @@ from core.principal import OrganisationKind, Principal
 
 router = APIRouter()
 Csrf = Annotated[str, Form(max_length=100, alias=CSRF_FIELD)]
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # a database id: larger is a 4xx, not a 500
 
 
 def _errors_of(exc: ValidationError) -> dict[str, str]:
@@ -184,13 +185,13 @@ def request_reset(
 ) -> HTMLResponse:
     """The same answer whether or not the address has an account."""
     check_csrf(request, csrf)
-    link = (
-        accounts.request_reset(session, email=email, settings=settings.accounts)
-        if email.strip()
-        else None
+    account_mail.mail_reset(
+        session,
+        email=email,
+        jobs=jobs,
+        base_url=str(request.base_url),
+        settings=settings.accounts,
     )
-    if link is not None and jobs is not None and jobs.context.mailer is not None:
-        account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
     return render(request, "reset_request.html", {"csrf": csrf_token(request), "sent": True})
 
 
@@ -318,7 +319,7 @@ def member_reset_link(
     jobs: JobsDep,
     settings: SettingsDep,
     principal: PortalPrincipal,
-    person_id: int,
+    person_id: RowId,
     csrf: Csrf,
 ) -> HTMLResponse:
     principal = _signed_in(principal)
@@ -356,7 +357,7 @@ def create_key(
 @router.post("/organisation/keys/{key_id}/revoke", response_model=None)
 @writes
 def revoke_key(
-    request: Request, session: SessionDep, principal: PortalPrincipal, key_id: int, csrf: Csrf
+    request: Request, session: SessionDep, principal: PortalPrincipal, key_id: RowId, csrf: Csrf
 ) -> Response:
     principal = _signed_in(principal)
     check_csrf(request, csrf)

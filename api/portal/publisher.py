@@ -3,10 +3,11 @@ applied: the editor sees what changed meanwhile and chooses per field), publishi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -164,7 +165,7 @@ def investors_who_fit(
 @router.post("/dashboard/leads/{lead_id}", response_model=None)
 @writes
 def update_lead(
-    lead_id: int,
+    lead_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     request: Request,
     session: SessionDep,
     principal: PortalPublisher,
@@ -219,7 +220,7 @@ def leads_csv(request: Request, session: SessionDep, principal: PortalPublisher)
 @writes
 def report_checkpoint(
     slug: str,
-    months: int,
+    months: Annotated[int, Path(ge=6, le=12)],
     request: Request,
     session: SessionDep,
     principal: PortalPublisher,
@@ -640,11 +641,9 @@ def publish(
     version: Annotated[int, Form(ge=1)],
 ) -> Response:
     check_csrf(request, csrf_token)
-    listing = _own_listing(session, slug, principal)
-    catalog_service.publish_listing(
-        session, listing=listing, principal=principal, expected_version=version
+    return _move(
+        session, slug, principal, version, catalog_service.publish_listing, "published_now"
     )
-    return RedirectResponse("/dashboard?notice=published_now", status_code=303)
 
 
 @router.post("/dashboard/listings/{slug}/archive", response_model=None)
@@ -659,8 +658,19 @@ def archive(
 ) -> Response:
     """Withdraw a listing from the catalogue; it can be published again."""
     check_csrf(request, csrf_token)
+    archive_listing = catalog_service.archive_listing
+    return _move(session, slug, principal, version, archive_listing, "archived_now")
+
+
+def _move(
+    session: Session,
+    slug: str,
+    principal: Principal,
+    version: int,
+    transition: Callable[..., Listing],
+    notice: str,
+) -> Response:
+    """Publish or archive the listing from the version the button was made with."""
     listing = _own_listing(session, slug, principal)
-    catalog_service.archive_listing(
-        session, listing=listing, principal=principal, expected_version=version
-    )
-    return RedirectResponse("/dashboard?notice=archived_now", status_code=303)
+    transition(session, listing=listing, principal=principal, expected_version=version)
+    return RedirectResponse(f"/dashboard?notice={notice}", status_code=303)

@@ -221,9 +221,13 @@ def request_password_reset(
     """Ask for a reset link by e-mail (when the app sends mail; without it, ask the
     organisation's owner). The answer is the same whether or not the address has an
     account."""
-    link = service.request_reset(session, email=data.email, settings=settings.accounts)
-    if link is not None and jobs is not None and jobs.context.mailer is not None:
-        account_mail.deliver(session, link, jobs=jobs, base_url=str(request.base_url))
+    account_mail.mail_reset(
+        session,
+        email=data.email,
+        jobs=jobs,
+        base_url=str(request.base_url),
+        settings=settings.accounts,
+    )
     return {"detail": "if the address has an account, a reset link is on its way"}
 
 

@@ -14,12 +14,13 @@ from typing import Any
 from sqlmodel import Session
 
 from catalog.accounts.models import AccountLink, Person
-from catalog.accounts.service import INVITATION, IssuedLink, digest
+from catalog.accounts.service import INVITATION, IssuedLink, digest, request_reset
 from catalog.models import Organisation
 from core.db import utcnow
 from core.formatting import Lang, long_date
 from core.jobs import JobContext, JobQueue
 from core.mail import Mail
+from core.settings import AccountSettings
 
 SEND_ACCOUNT_LINK = "accounts.send_link"
 LINK_PATHS = {INVITATION: "/invitations", "reset": "/password-reset"}
@@ -42,6 +43,23 @@ def deliver(
     return Delivery(
         url=f"{base_url.rstrip('/')}{LINK_PATHS[link.purpose]}/{link.token}", emailed=False
     )
+
+
+def mail_reset(
+    session: Session,
+    *,
+    email: str,
+    jobs: JobQueue | None,
+    base_url: str,
+    settings: AccountSettings,
+) -> None:
+    """A reset link by e-mail for whoever holds ``email``, when the app sends mail;
+    without mail nothing is made (the organisation's owner makes one to pass on)."""
+    if jobs is None or jobs.context.mailer is None or not email.strip():
+        return
+    link = request_reset(session, email=email, settings=settings)
+    if link is not None:
+        deliver(session, link, jobs=jobs, base_url=base_url)
 
 
 def _text(purpose: str, organisation: Organisation, url: str, link: AccountLink) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from catalog.models import City, Listing, ListingModel, Province, SmartBlock
 from catalog.search.analysis import analysed, normalise_text, thai_expansions, word_spans
 from catalog.search.base import DISPLAY_FIELDS, SearchDocument
+from catalog.search.changelog import published_after
 from catalog.taxonomy import (
     KIND_LABELS,
     REGION_LABELS,
@@ -173,12 +174,7 @@ def iter_all_documents(session: Session, batch_size: int = 500) -> Iterator[Sear
     """Every published listing as a document, in id order, a batch at a time."""
     last_id = 0
     while True:
-        batch = session.exec(
-            select(Listing)
-            .where(Listing.status == ListingStatus.published, col(Listing.id) > last_id)
-            .order_by(col(Listing.id))
-            .limit(batch_size)
-        ).all()
+        batch = published_after(session, last_id, batch_size)
         if not batch:
             return
         yield from build_documents(session, batch)

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from catalog.models import DerivedCursor, Listing, ListingChange, ListingVector
 from catalog.search.analysis import normalise_text
-from catalog.search.positions import settled_position
+from catalog.search.changelog import changes_after, published_after
 from catalog.taxonomy import ListingStatus
 from core.db import Database, read_rows, utcnow
 
@@ -224,19 +224,11 @@ def embed_changes(
     if position is None:
         return 0
     with database.reading() as session:
-        changes = session.exec(
-            select(ListingChange)
-            .where(col(ListingChange.id) > position)
-            .order_by(col(ListingChange.id))
-            .limit(batch_size)
-        ).all()
-        if not changes:
+        batch = changes_after(session, position, batch_size)
+        if batch is None:
             return 0
-        listing_ids = {change.listing_id for change in changes}
-        listings = session.exec(select(Listing).where(col(Listing.id).in_(listing_ids))).all()
-        pending = stale_passages(session, listings)
-        entries = [(change.id or 0, change.changed_at) for change in changes]
-        end = settled_position(position, entries, utcnow())
+        pending = stale_passages(session, batch.listings)
+        end = batch.settled
     vectors = embedder.passages([passage.text for passage in pending])
     with database.writing() as session:
         if not advance_cursor(session, VECTORS_CURSOR, owner, position, end):
@@ -257,12 +249,7 @@ def embed_all(
     embedded = 0
     while True:
         with database.reading() as session:
-            batch = session.exec(
-                select(Listing)
-                .where(Listing.status == ListingStatus.published, col(Listing.id) > last_id)
-                .order_by(col(Listing.id))
-                .limit(batch_size)
-            ).all()
+            batch = published_after(session, last_id, batch_size)
             pending = stale_passages(session, batch)
             if not batch:
                 return embedded

@@ -7,8 +7,9 @@ import logging
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from catalog.models import Listing, ListingChange
+from catalog.models import ListingChange
 from catalog.search.base import ProgressCallback, SearchIndex, SearchUnavailable
+from catalog.search.changelog import changes_after
 from catalog.search.documents import build_documents, iter_all_documents
 from catalog.search.positions import GAP_GRACE, settled_position
 from catalog.search.semantic import REFRESH_ROWS, vector_rows_after, vectors_of
@@ -44,25 +45,16 @@ def catch_up(session: Session, index: SearchIndex) -> int:
     position = index.applied_position()
     applied = 0
     while True:
-        changes = session.exec(
-            select(ListingChange)
-            .where(col(ListingChange.id) > position)
-            .order_by(col(ListingChange.id))
-            .limit(BATCH_SIZE)
-        ).all()
-        if not changes:
+        batch = changes_after(session, position, BATCH_SIZE)
+        if batch is None:
             return applied
-        listing_ids = {change.listing_id for change in changes}
-        listings = session.exec(select(Listing).where(col(Listing.id).in_(listing_ids))).all()
-        documents = build_documents(session, listings)
-        indexed = {doc.id for doc in documents}
-        entries = [(change.id or 0, change.changed_at) for change in changes]
-        new_position = settled_position(position, entries, utcnow())
-        index.apply(documents, sorted(listing_ids - indexed), new_position)
-        applied += len(changes)
-        if new_position < (changes[-1].id or 0) or len(changes) < BATCH_SIZE:
+        documents = build_documents(session, batch.listings)
+        gone = {change.listing_id for change in batch.changes} - {doc.id for doc in documents}
+        index.apply(documents, sorted(gone), batch.settled)
+        applied += len(batch.changes)
+        if batch.settled < batch.last or len(batch.changes) < BATCH_SIZE:
             return applied
-        position = new_position
+        position = batch.settled
 
 
 def catch_up_quietly(session: Session, index: SearchIndex) -> None:

@@ -1,7 +1,8 @@
 """Thai all the way: the main pages in Thai show no English enum value, no slug standing
 in for a word, and no validation sentence of pydantic's, whoever reads them. Text a
 city typed in one language only (a document's title) is marked ``data-verbatim`` and
-shown as typed."""
+shown as typed; text marked ``lang="en"`` (an English field being edited) is English by
+design."""
 
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ class _Visible(HTMLParser):
         self._stack: list[tuple[str, bool]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        hides = tag in ("script", "style", "code") or any(k == "data-verbatim" for k, _ in attrs)
+        hides = tag in ("script", "style", "code") or any(
+            k == "data-verbatim" or (k == "lang" and v == "en") for k, v in attrs
+        )
         if tag not in VOID:
             self._stack.append((tag, hides))
         if hides:
