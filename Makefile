@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck openapi bench migrate seed clean
+.PHONY: run test lint format typecheck openapi bench migrate seed clean messages
+
+# The portal's words: English message ids in the code and templates, Thai in the .po file
+# (any gettext tool opens it). `make messages` extracts, merges and compiles; the compiled
+# .mo is built whenever the .po is newer, so `make run` and `make test` never serve stale words.
+LOCALES := api/locales
+POT := $(LOCALES)/messages.pot
+PO := $(LOCALES)/th/LC_MESSAGES/messages.po
+MO := $(LOCALES)/th/LC_MESSAGES/messages.mo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-migrate: $(STAMP)
+$(MO): $(PO) $(STAMP)
+	$(BIN)/pybabel compile -q -d $(LOCALES) -D messages
+
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract --no-wrap --add-location=file -F babel.cfg -k NP_:1c,2 --sort-by-file \
+		--project citydeal --copyright-holder citydeal -o $(POT) .
+	$(BIN)/pybabel -q update --no-wrap -i $(POT) -d $(LOCALES) -D messages -l th
+	$(BIN)/pybabel compile --statistics -d $(LOCALES) -D messages
+
+migrate: $(STAMP) $(MO)
 	$(BIN)/citydeal db upgrade
 
 seed: migrate
@@ -31,7 +48,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint $(MO)
 	$(BIN)/pytest
 
 openapi: $(STAMP)

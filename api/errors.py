@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.errors import AppError
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 class ErrorBody(BaseModel):
@@ -49,9 +50,11 @@ def _is_page(request: Request) -> bool:
 PageRenderer = Callable[[Request, int, str], Response]
 
 
-def _page(request: Request, status_code: int, message: str) -> Response:
+def _page(request: Request, status_code: int, code: str) -> Response:
+    """The portal's error page, which says in the reader's language what ``code`` means
+    (the services' own messages are English, for the API)."""
     render: PageRenderer = request.app.state.render_error_page
-    return render(request, status_code, message)
+    return render(request, status_code, code)
 
 
 class Rejected(Exception):  # noqa: N818 (not an error: an answer that undoes the work)
@@ -71,7 +74,7 @@ def _rejected(_request: Request, exc: Exception) -> Response:
 def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if _is_page(request):
-        response = _page(request, exc.status_code, exc.message)
+        response = _page(request, exc.status_code, exc.code)
     else:
         response = error_response(exc.status_code, exc.code, exc.message, exc.field, **exc.extra)
     response.headers.update(exc.headers)
@@ -81,8 +84,7 @@ def _app_error(request: Request, exc: Exception) -> Response:
 def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_page(request):
-        fields = ", ".join(str(e.get("loc", ("",))[-1]) for e in exc.errors())
-        return _page(request, 422, f"invalid value for: {fields}")
+        return _page(request, 422, "validation_error")
     errors = []
     for raw in exc.errors():
         location, field = _field_of(tuple(raw.get("loc", ())))
@@ -108,11 +110,9 @@ def _validation_error(request: Request, exc: Exception) -> Response:
 
 def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http_error")
     if _is_page(request) and exc.status_code in (404, 405):
-        return _page(request, exc.status_code, str(exc.detail))
-    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-        exc.status_code, "http_error"
-    )
+        return _page(request, exc.status_code, code)
     return error_response(exc.status_code, code, str(exc.detail))
 
 

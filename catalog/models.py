@@ -72,6 +72,8 @@ class Organisation(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=200)
     website: str | None = Field(default=None, max_length=300)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set by an admin: until then a self-registered investor is not shown to publishers.
+    verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):
@@ -225,3 +227,18 @@ class DerivedCursor(SQLModel, table=True):
     position: int = Field(default=0, sa_type=BigInteger)
     lease_owner: str | None = Field(default=None, max_length=120)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FxRate(SQLModel, table=True):
+    """An indicative exchange rate an admin set: THB for one unit of ``currency`` on
+    ``as_of``. Rows are appended; the latest of a currency is the one shown."""
+
+    __tablename__ = "fx_rate"
+    __table_args__ = (Index("ix_fx_rate_currency_set", "currency", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    currency: str = Field(max_length=3)
+    thb_per_unit: float
+    as_of: date
+    set_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -20,6 +20,7 @@ from catalog import service
 from catalog.models import City, Listing, Organisation, SmartBlock
 from catalog.schemas import ListingCreate
 from catalog.taxonomy import ListingStatus
+from core.db import utcnow
 from core.principal import OrganisationKind, Principal, Role
 from core.settings import ScoringSettings
 from matching import service as matching_service
@@ -72,7 +73,7 @@ def _load_city(session: Session, record: dict[str, Any], report: SeedReport) -> 
         report.cities += 1
     organisation = record["organisation"]
     if _by_slug(session, Organisation, organisation["slug"]) is None:
-        session.add(Organisation(**organisation, city_id=city.id))
+        session.add(Organisation(**organisation, city_id=city.id, verified_at=utcnow()))
         report.organisations += 1
     for block in record["smart_blocks"]:
         if _by_slug(session, SmartBlock, block["slug"]) is None:
@@ -124,7 +125,9 @@ def _load_investor(session: Session, record: dict[str, Any], report: SeedReport)
     org = record["organisation"]
     organisation = _by_slug(session, Organisation, org["slug"])
     if organisation is None:
-        organisation = Organisation(**org, kind=OrganisationKind.investor)
+        organisation = Organisation(
+            **org, kind=OrganisationKind.investor, verified_at=utcnow()
+        )
         session.add(organisation)
         session.flush()
         report.organisations += 1
@@ -157,7 +160,9 @@ def _load_event(session: Session, record: dict[str, Any], report: SeedReport) ->
         return
     organisation = _by_slug(session, Organisation, record["organisation"]["slug"])
     if organisation is None:
-        organisation = Organisation(**record["organisation"], kind=OrganisationKind.organiser)
+        organisation = Organisation(
+            **record["organisation"], kind=OrganisationKind.organiser, verified_at=utcnow()
+        )
         session.add(organisation)
         session.flush()
         report.organisations += 1

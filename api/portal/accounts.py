@@ -106,7 +106,7 @@ def _link_form(request: Request, session: Session, token: str, purpose: str) -> 
     try:
         person = accounts.check_link(session, token, purpose)
     except AppError as exc:
-        return render_error(request, exc.status_code, exc.message)
+        return render_error(request, exc.status_code, exc.code)
     return _password_page(request, purpose, token, email=person.email)
 
 

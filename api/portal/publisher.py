@@ -193,7 +193,7 @@ def leads_csv(request: Request, session: SessionDep, principal: PortalPublisher)
         for lead in matching_service.list_leads(session, principal=principal)
     ]
     body = spreadsheet_csv(
-        [i18n.translate(f"lead_column_{name}", lang) for name in LEAD_COLUMNS],
+        [i18n.say(f"lead_column_{name}", lang) for name in LEAD_COLUMNS],
         [
             [
                 i18n.text_in(lead.listing_title_th, lead.listing_title_en, lang),

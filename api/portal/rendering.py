@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from api import i18n
 from api.deps import SessionDep, run_db, run_search
 from api.i18n import Lang
+from api.messages import MESSAGES
 from catalog.accounts.service import principal_for_session
 from catalog.organisations import principal_for_key_id
 from catalog.schemas import SearchParams
@@ -45,6 +46,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+i18n.install(templates.env)
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "api_key_id"
 PERSON_SESSION = "person_session"  # a person's session token; the row is the truth
@@ -71,6 +73,26 @@ async def _publisher(principal: PortalPrincipal) -> Principal:
 
 
 PortalPublisher = Annotated[Principal, Depends(_publisher)]
+
+
+async def _investor(principal: PortalPrincipal) -> Principal:
+    if principal is None or not principal.has_role(Role.investor):
+        raise Unauthorized("sign in as an investor", field="session")
+    return principal
+
+
+PortalInvestor = Annotated[Principal, Depends(_investor)]
+
+
+async def _person(principal: PortalPrincipal) -> Principal:
+    """Someone signed in with their own account (not an API key): what a person keeps
+    for themselves (saved searches, a shortlist) needs a person."""
+    if principal is None or principal.person_id is None:
+        raise Unauthorized("sign in with your e-mail and password", field="session")
+    return principal
+
+
+PortalPerson = Annotated[Principal, Depends(_person)]
 
 
 def page(
@@ -182,7 +204,7 @@ def facets(
                 else (f"{prefix}{quote_plus(name)}={quote_plus(value)}")
             )
             options.append(FacetOption(value, label(value), count, href, selected))
-        facets.append(Facet(name, i18n.translate(name, lang), options))
+        facets.append(Facet(name, i18n.say(name, lang), options))
     return facets
 
 
@@ -198,7 +220,7 @@ def render(
     base = {
         "lang": lang,
         "other_lang": Lang.en if lang is Lang.th else Lang.th,
-        "t": lambda key, **values: i18n.translate(key, lang, **values),
+        "t": lambda code, **values: i18n.say(code, lang, **values),
         "pick": lambda label: i18n.pick(label, lang),
         "text": lambda th, en: i18n.text_in(th, en, lang),
         "thb": lambda amount: i18n.thb(amount, lang),
@@ -224,5 +246,10 @@ def render(
     return response
 
 
-def render_error(request: Request, status_code: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", {"message": message}, status_code=status_code)
+def render_error(request: Request, status_code: int, code: str) -> HTMLResponse:
+    """The error page for an error ``code`` (``not_found``, ``forbidden``, ...)."""
+    lang = i18n.choose_language(request)
+    known = f"error_{code}" if f"error_{code}" in MESSAGES else "error_bad_request"
+    return render(
+        request, "error.html", {"message": i18n.say(known, lang)}, status_code=status_code
+    )

@@ -44,8 +44,8 @@ def report_public(report: importing.ImportReport, *, dry_run: bool) -> ImportRep
                 row=p.row,
                 column=p.column,
                 code=p.reason,
-                th=i18n.translate(p.reason, i18n.Lang.th),
-                en=i18n.translate(p.reason, i18n.Lang.en),
+                th=i18n.say(p.reason, i18n.Lang.th),
+                en=i18n.say(p.reason, i18n.Lang.en),
             )
             for p in report.problems
         ],

@@ -23,6 +23,8 @@ class Person(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=200)  # None until set
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # None while a self-registered person has not followed the link mailed to them.
+    email_verified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class PersonSession(SQLModel, table=True):

@@ -91,6 +91,7 @@ def create_organisation(
         name_en=data.name_en,
         kind=data.kind,
         city_id=city_id,
+        verified_at=utcnow(),  # an admin made it
     )
     session.add(organisation)
     session.flush()
@@ -419,6 +420,7 @@ def bootstrap_admin(
             name_th="ผู้ดูแลแพลตฟอร์ม citydeal",
             name_en="citydeal platform",
             kind=OrganisationKind.platform,
+            verified_at=utcnow(),
         )
         session.add(platform)
         session.flush()

@@ -149,3 +149,25 @@ async def test_a_refused_form_in_thai_explains_in_thai(seeded_publisher: httpx.A
     assert "กรุณากรอกช่องนี้" in text
     assert not any(sentence in text for sentence in PYDANTIC)
     assert english_values_in(text) == set()
+
+
+ERROR_PAGES = [
+    ("/listings/no-such-listing", 404, "ไม่พบหน้านี้", "This page does not exist"),
+    ("/no/such/page", 404, "ไม่พบหน้านี้", "This page does not exist"),
+    ("/invitations/not-a-token", 404, "ไม่พบหน้านี้", "This page does not exist"),
+    ("/dashboard/listings/patong-wastewater-recycling/edit", 403, "ไม่มีสิทธิ์", "may not see"),
+]
+
+
+@pytest.mark.parametrize(("path", "status", "thai", "english"), ERROR_PAGES)
+async def test_an_error_page_speaks_the_readers_language(
+    seeded_publisher: httpx.AsyncClient, path: str, status: int, thai: str, english: str
+) -> None:
+    in_thai = await seeded_publisher.get(path, params={"lang": "th"})
+    assert in_thai.status_code == status
+    assert in_thai.headers["content-type"].startswith("text/html")
+    text = visible(in_thai.text)
+    assert thai in text
+    assert not re.search(r"[A-Za-z]{3,}", text.replace("citydeal", "")), text
+    in_english = await seeded_publisher.get(path, params={"lang": "en"})
+    assert english in in_english.text

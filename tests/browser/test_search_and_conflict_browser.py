@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.i18n import MESSAGES
+from api.i18n import Lang, translations
 from tests.browser.conftest import BROWSER_TESTS, DRAFT, shot, sign_in, stored_draft
 
 pytestmark = BROWSER_TESTS
@@ -29,26 +29,32 @@ QUESTION = (
     "for noodle shops in the lower North"
 )
 SLUG = DRAFT
+# The portal's English for what this test looks at (message ids of the gettext catalogue).
+UI = {
+    "conflict_title": "Someone else changed this listing while you were editing",
+    "conflict_help": (
+        "Your changes are not saved yet. Check each field changed meanwhile, "
+        "choose which value to keep, then save again."
+    ),
+    "conflict_none": "None of the fields on this form conflict; save again to confirm.",
+    "value_before": "Before",
+    "value_theirs": "Saved by someone else",
+    "value_mine": "What you typed",
+    "take_theirs": "Take theirs",
+    "keep_mine": "Keep mine",
+    "choose_one": "Choose which value to keep",
+    "save": "Save",
+    "title_th": "Title (Thai)",
+    "title_en": "Title (English)",
+    "summary_th": "Summary (Thai)",
+    "summary_en": "Summary (English)",
+    "showing_results_for": "Showing results for",
+    "words_left_out": "words left out",
+    "most_words_first": "no listing has every word: those with the most come first",
+}
 # What the conflict page says in English: none of it may show on the Thai page.
-ENGLISH_UI = ["Someone else changed", "Take theirs", "Keep mine", "Before"] + [
-    MESSAGES[key][1]
-    for key in (
-        "conflict_title",
-        "conflict_help",
-        "conflict_none",
-        "value_before",
-        "value_theirs",
-        "value_mine",
-        "take_theirs",
-        "keep_mine",
-        "choose_one",
-        "save",
-        "title_th",
-        "title_en",
-        "summary_th",
-        "summary_en",
-    )
-]
+ENGLISH_UI = ["Someone else changed", "Take theirs", "Keep mine", "Before", *UI.values()]
+THAI = translations(Lang.th)
 
 # Elements inside the conflict section whose right edge is beyond the viewport.
 _WIDER_THAN_VIEWPORT = """() => {
@@ -162,9 +168,9 @@ def test_a_long_question_in_english(live: dict[str, str], page: Any) -> None:
     words = page.locator('[data-testid="query-words"]')
     assert words.is_visible()
     said = words.inner_text()
-    assert MESSAGES["showing_results_for"][1] in said, said
-    assert MESSAGES["words_left_out"][1] in said, said
-    assert MESSAGES["most_words_first"][1] in said, said
+    assert UI["showing_results_for"] in said, said
+    assert UI["words_left_out"] in said, said
+    assert UI["most_words_first"] in said, said
     struck = words.locator("s").inner_text().split()
     assert set(left_out) <= set(struck), (left_out, struck)
     searched = words.locator("strong").inner_text().split()
@@ -234,7 +240,7 @@ def test_the_conflict_page_in_thai_on_a_phone(live: dict[str, str], phone: Any) 
     shown = [english for english in ENGLISH_UI if english in text]
     assert not shown, (shown, conflict.inner_html())
     for key in ("conflict_title", "conflict_help", "take_theirs", "keep_mine"):
-        assert MESSAGES[key][0] in conflict.inner_text(), (key, conflict.inner_html())
+        assert THAI.gettext(UI[key]) in conflict.inner_text(), (key, conflict.inner_html())
     ui_text = tab_b.evaluate(_CONFLICT_UI_TEXT)
     latin = re.findall(r"[A-Za-z]{2,}", ui_text)
     assert not latin, (latin, conflict.inner_html())
