@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.middleware import is_head
 from catalog.access import ensure_publisher
 from catalog.accounts.service import SESSION_PREFIX, Passwords, resolve_session
 from catalog.analytics import Tally
@@ -93,6 +94,8 @@ async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None
 
 
 async def get_tally(request: Request) -> Tally | None:
+    if is_head(request.scope):  # a link checker's HEAD is not a reader's view
+        return None
     return services_of(request).tally
 
 

@@ -4,6 +4,7 @@ per process, and the FastAPI application joining routers, error handlers and mid
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -21,14 +22,18 @@ from starlette.staticfiles import StaticFiles
 
 from api.deps import Services
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit, ServerTiming
+from api.middleware import BodySizeLimit, HeadAsGet, ServerTiming
 from api.portal import render_error
 from api.portal import router as portal_router
 from api.routes.accounts import router as accounts_router
+from api.routes.alerts import router as alerts_router
+from api.routes.alerts import sources_for as alert_sources
 from api.routes.catalog import router as catalog_router
 from api.routes.events import router as events_router
 from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
+from api.routes.money import router as money_router
+from api.routes.shortlist import router as shortlist_router
 from catalog.accounts import mail as account_mail
 from catalog.analytics import Tally
 from catalog.analytics import flush as flush_activity
@@ -43,6 +48,7 @@ from core.jobs import JobContext, JobQueue, TableJobQueue
 from core.mail import Mailer
 from core.procrastinate_queue import ProcrastinateJobQueue
 from core.settings import Settings, get_settings
+from matching import alerts
 from matching.matrix import MatrixStore
 
 log = logging.getLogger(__name__)
@@ -111,6 +117,8 @@ def build_services(
         jobs or jobs_for(settings, database),
     )
     keep_search_in_step(services)
+    if services.jobs is not None:  # digests read this process's index and matrix
+        alerts.register_tasks(services.jobs, lambda: alert_sources(services))
     return services
 
 
@@ -153,6 +161,24 @@ async def _flush_activity(services: Services, tally: Tally) -> None:
             log.exception("activity counts could not be written; keeping on counting")
 
 
+async def _schedule_digests(services: Services, jobs: JobQueue) -> None:
+    """Defer the saved searches' digests that are due. Every process runs this; each
+    digest is claimed by one of them (``matching.alerts.schedule_digests``)."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(
+                functools.partial(
+                    alerts.schedule_digests,
+                    services.database,
+                    jobs,
+                    base_url=services.settings.public_url,
+                )
+            )
+        except Exception:
+            log.exception("digests could not be scheduled; retrying")
+        await asyncio.sleep(services.settings.digest_check_seconds)
+
+
 async def _run_jobs(jobs: JobQueue) -> None:
     """The background job runner of this process (every process runs one)."""
     while True:
@@ -171,6 +197,8 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         followers = [asyncio.create_task(_follow_change_log(services))]
         if services.jobs is not None:
             followers.append(asyncio.create_task(_run_jobs(services.jobs)))
+            if services.jobs.context.mailer is not None:  # no mail, no digest
+                followers.append(asyncio.create_task(_schedule_digests(services, services.jobs)))
         if services.tally is not None:
             followers.append(asyncio.create_task(_flush_activity(services, services.tally)))
         if services.embedder is not None:
@@ -209,10 +237,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(importing_router)
     app.include_router(catalog_router)
     app.include_router(accounts_router)
+    app.include_router(alerts_router)
     app.include_router(matching_router)
+    app.include_router(shortlist_router)
+    app.include_router(money_router)
     app.include_router(events_router)
     app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(HeadAsGet)  # HEAD wherever GET: one place for every route
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServerTiming)  # outermost: it times everything inside
     return app

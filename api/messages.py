@@ -191,6 +191,50 @@ MESSAGES: dict[str, str | Contextual] = {
     "checkpoint_status_invalid": N_("Choose the progress from the list"),
     "checkpoint_note_invalid": N_("The note is too long"),
     "checkpoint_evidence_url_invalid": N_("A link starts with http:// or https://"),
+    # --- the catalogue's ticket range, left out of the search while it has a mistake
+    "ticket_not_an_amount": N_(
+        "Type an amount in baht, a whole number from 0: the ticket range is left out of "
+        "the search until then"
+    ),
+    "ticket_range_reversed": N_(
+        "“To” is below “From”: the ticket range is left out of the search until you "
+        "correct it"
+    ),
+    # --- saved searches and their alerts
+    "saved_search_created": N_(
+        "Search saved. Listings published from now on are marked new here, and appear in "
+        "its feed"
+    ),
+    "saved_search_updated": N_("Saved search updated"),
+    "saved_search_deleted": N_("Saved search deleted"),
+    "feed_replaced": N_("New feed address made: the old one no longer works"),
+    "saved_search_conflict": N_(
+        "This saved search was changed elsewhere (in another tab or on another device) "
+        "after this page was shown. It is shown below as it is now, with what you typed: "
+        "send it again to apply your change."
+    ),
+    "saved_search_gone_conflict": N_(
+        "This saved search was changed elsewhere after this page was shown. It is shown "
+        "below as it is now: check it, then try again."
+    ),
+    "too_many_saved_searches": N_("You have the most saved searches allowed: delete one first"),
+    "not_your_profile": N_("Choose one of your organisation's investor profiles"),
+    "frequency_none": NP_("digest frequency", "Never"),
+    "frequency_daily": NP_("digest frequency", "Daily"),
+    "frequency_weekly": NP_("digest frequency", "Weekly"),
+    # --- the investor's workplace
+    "investor_type_corporate": N_("Corporate"),
+    "investor_type_fund": N_("Fund"),
+    "investor_type_family-office": N_("Family office"),
+    "investor_type_sme": N_("SME"),
+    "investor_type_angel": N_("Angel investor"),
+    "investor_type_dfi": N_("Development finance institution"),
+    "investor_type_public-agency": N_("Public agency"),
+    "not_an_amount": N_("Write an amount, such as 10M, 10 ล้าน or 10,000,000"),
+    "live_count": N_(
+        "%(passing)s published listings pass your hard limits; %(matching)s of them score "
+        "enough to show as matches"
+    ),
     # --- error pages, by the error's code
     "error_bad_request": N_("The request could not be understood."),
     "error_validation_error": N_(
@@ -207,4 +251,14 @@ MESSAGES: dict[str, str | Contextual] = {
     "error_precondition_required": N_("Reload the page and try again."),
     "error_too_many_requests": N_("Too many attempts. Wait a few minutes and try again."),
     "error_service_unavailable": N_("This part of the service is busy. Try again in a moment."),
+    # --- the shortlist, comparisons, and indicative amounts in foreign money
+    "fx_indicative": N_("≈ %(amount)s (indicative, at %(rate)s THB per %(currency)s on %(date)s)"),
+    "fx_rate_set": N_("Rate saved: indicative amounts use it from now on"),
+    "fx_rate_implausible": N_(
+        "Far from any rate of recent years: give the baht for one unit of the currency"
+    ),
+    "fx_date_future": N_("A rate cannot be dated in the future"),
+    "shortlist_removed": N_("Taken off your shortlist"),
+    "compare_count": N_("Choose 2 to 4 different listings to compare (%(given)s chosen)"),
+    "compare_not_found": N_("This listing is not published, or no longer is"),
 }

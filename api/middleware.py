@@ -1,4 +1,4 @@
-"""ASGI middleware: a bound on request bodies."""
+"""ASGI middleware: a bound on request bodies, timing, and HEAD answered as GET."""
 
 from __future__ import annotations
 
@@ -93,3 +93,39 @@ class ServerTiming:
             await send(message)
 
         await self.app(scope, receive, send_with_timing)
+
+
+class HeadAsGet:
+    """Answers ``HEAD`` wherever ``GET`` is answered: the request goes on as a GET and the
+    answer keeps its status and headers (``Content-Length`` included, as GET's) without
+    the body. One place serves every route, the portal's, the API's and those added
+    later; FastAPI routes answer only the methods listed on them, and listing HEAD on each
+    would add a HEAD operation per route to the OpenAPI document. The request's state
+    says it is a HEAD (``is_head``), so that nothing is counted as a view."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # A copy: the server still sees the HEAD it received and sends no body either.
+        state = {**scope.get("state", {}), HEAD_STATE: True}
+        await self.app({**scope, "method": "GET", "state": state}, receive, send_without_body)
+
+
+HEAD_STATE = "head_request"
+
+
+def is_head(scope: Scope) -> bool:
+    """Whether the request came as a HEAD, answered as a GET without the body."""
+    return bool(scope.get("state", {}).get(HEAD_STATE, False))

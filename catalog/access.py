@@ -53,3 +53,9 @@ def ensure_publisher(principal: Principal) -> None:
     """Publisher work: a publisher key, or an admin's."""
     if not principal.has_role(Role.publisher):
         raise Forbidden("this needs a publisher key", field="authorization")
+
+
+def ensure_may_set_fx_rates(principal: Principal) -> None:
+    """Exchange rates for indicative amounts are set by admins only."""
+    if not principal.is_admin:
+        raise Forbidden("only an admin sets exchange rates", field="authorization")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, desc, func
@@ -226,6 +226,30 @@ def published_ids_in_city(session: Session, *, slug: str) -> list[int]:
             .order_by(col(Listing.kind), col(Listing.stage), col(Listing.id))
         )
     ]
+
+
+def published_counts_by_city(session: Session) -> dict[str, int]:
+    """How many published listings each city has, by city slug (none: absent)."""
+    rows = session.exec(
+        select(City.slug, func.count(col(Listing.id)))
+        .join(Listing, col(Listing.city_id) == col(City.id))
+        .where(Listing.status == ListingStatus.published)
+        .group_by(col(City.slug))
+    )
+    return dict(rows.all())
+
+
+def published_slugs(session: Session, *, offset: int, limit: int) -> list[tuple[str, datetime]]:
+    """One page of published listings' slugs, each with when it last changed, by id (the
+    pitch pages a sitemap names)."""
+    rows = session.exec(
+        select(Listing.slug, Listing.updated_at)
+        .where(Listing.status == ListingStatus.published)
+        .order_by(col(Listing.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 SUGGESTED_LISTINGS = 5

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "citydeal <no-reply@citydeal.invalid>"
     jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # How often each process looks for saved searches whose e-mail digest is due (only
+    # when mail is configured; each digest is claimed by one process: matching.alerts).
+    digest_check_seconds: float = Field(default=60.0, gt=0, le=3600)
     # Pitch-page views and search impressions, counted in memory and appended every
     # few seconds (catalog.analytics).
     analytics: bool = True
@@ -100,6 +103,12 @@ class Settings(BaseSettings):
     # Read from its own ``CITYDEAL_MATCH_…`` variables (environment or ``.env``).
     match: ScoringSettings = Field(default_factory=ScoringSettings)
     accounts: AccountSettings = Field(default_factory=AccountSettings)
+    # The portal's maps: a tile server's URL template (``https://…/{z}/{x}/{y}.png``) and
+    # the attribution its terms ask for (HTML, shown in the map's corner). Empty: no tile
+    # is fetched, and markers, labels and the outline of the region show on a plain
+    # background.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -110,6 +119,11 @@ class Settings(BaseSettings):
                 raise ValueError("production runs on PostgreSQL: set CITYDEAL_DATABASE_URL")
         if self.meili_key and not self.meili_url:
             raise ValueError("CITYDEAL_MEILI_KEY is set but CITYDEAL_MEILI_URL is not")
+        if self.map_tile_url and not (
+            self.map_tile_url.startswith(("https://", "http://"))
+            and all(part in self.map_tile_url for part in ("{z}", "{x}", "{y}"))
+        ):
+            raise ValueError("CITYDEAL_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}")
         return self
 
 

@@ -6,11 +6,13 @@ sequential, and a 403 would confirm that a hidden profile exists.
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import Session, col, select
 
+from catalog.models import Organisation
 from core.errors import Forbidden, NotFound
 from core.principal import Principal, Role
-from matching.models import InvestorProfile
+from matching.models import InvestorProfile, SavedSearch
 from matching.pitchday.models import EventInvestor, PitchEvent
 
 PROFILE_KEEPERS = (Role.investor, Role.organiser)  # and admins
@@ -33,10 +35,28 @@ def _attends_events_of(session: Session, profile_id: int, organisation_id: int) 
     )
 
 
+def shown_to_publishers() -> ColumnElement[bool]:
+    """Profiles anyone may find: discoverable, of an organisation an admin verified (a
+    self-registered investor is hidden until then)."""
+    verified = select(Organisation.id).where(col(Organisation.verified_at).is_not(None))
+    return and_(
+        col(InvestorProfile.discoverable).is_(True),
+        col(InvestorProfile.organisation_id).in_(verified),
+    )
+
+
+def is_shown(session: Session, profile: InvestorProfile) -> bool:
+    organisation = session.get(Organisation, profile.organisation_id)
+    return (
+        profile.discoverable and organisation is not None and organisation.verified_at is not None
+    )
+
+
 def may_read_profile(session: Session, profile: InvestorProfile, viewer: Principal | None) -> bool:
-    """Discoverable profiles are for everyone; a hidden one for its organisation, admins,
-    and an organiser while the profile attends one of that organiser's events."""
-    if profile.discoverable:
+    """Discoverable profiles of verified organisations are for everyone; others for their
+    organisation, admins, and an organiser while the profile attends one of that
+    organiser's events."""
+    if is_shown(session, profile):
         return True
     if viewer is None:
         return False
@@ -109,3 +129,42 @@ def ensure_may_see_investors_of(principal: Principal, listing_organisation_id: i
 def ensure_investor(principal: Principal) -> None:
     if principal.role is not Role.investor:
         raise Forbidden("an investor key is needed to express interest", field="authorization")
+
+
+def ensure_person(principal: Principal) -> int:
+    """A shortlist is a person's own: an organisation's API key has none. Returns the
+    person's id."""
+    if principal.person_id is None:
+        raise Forbidden(
+            "a shortlist belongs to a person, not to an API key: sign in with e-mail and "
+            "password (POST /v1/sessions) and send the session token (cds_…) instead",
+            field="authorization",
+        )
+    return principal.person_id
+
+
+def ensure_saver(principal: Principal) -> int:
+    """Saved searches are a person's own: an organisation's API key keeps none. Returns
+    the person's id."""
+    if principal.person_id is None:
+        raise Forbidden(
+            "a saved search belongs to a person, not to an API key: sign in with e-mail and "
+            "password (POST /v1/sessions) and send the session token (cds_…) instead",
+            field="authorization",
+        )
+    return principal.person_id
+
+
+def ensure_own_saved_search(
+    saved: SavedSearch | None, principal: Principal, saved_id: int
+) -> SavedSearch:
+    """Only the person who saved a search reads or changes it; to anyone else it does not
+    exist (ids are sequential: a 403 would confirm one)."""
+    if saved is None or saved.person_id != ensure_saver(principal):
+        raise NotFound(f"no saved search {saved_id}", field="saved_search")
+    return saved
+
+
+def may_follow_profile(principal: Principal, profile: InvestorProfile | None) -> bool:
+    """A person follows the matches of their own organisation's profiles only."""
+    return profile is not None and profile.organisation_id == principal.organisation_id

@@ -11,7 +11,7 @@ from catalog.models import Listing
 from catalog.taxonomy import InvestmentModel, Stage
 from core.principal import Principal
 from core.settings import ScoringSettings
-from matching.access import ensure_may_see_investors_of
+from matching.access import ensure_may_see_investors_of, shown_to_publishers
 from matching.matrix import listing_rows
 from matching.models import InvestorProfile
 from matching.ranking import component_scores, preferences
@@ -78,9 +78,7 @@ def investors_for_listing(
     row = listing_rows(session, [listing])[0]
     base = ListingMatrix.build([row], reference=catalogue)
     profiles = session.exec(
-        select(InvestorProfile)
-        .where(col(InvestorProfile.discoverable).is_(True))
-        .order_by(col(InvestorProfile.id))
+        select(InvestorProfile).where(shown_to_publishers()).order_by(col(InvestorProfile.id))
     ).all()
     threshold = settings.match_threshold
     fits: list[tuple[float, InvestorProfile, Scored]] = []

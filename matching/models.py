@@ -28,7 +28,7 @@ class InvestorProfile(SQLModel, table=True):
     ticket_max_thb: int = Field(sa_type=BigInteger)
     models: list[str] = Field(default_factory=list, sa_type=JSON)
     stages: list[str] = Field(default_factory=list, sa_type=JSON)
-    horizon_years: int
+    horizon_years: int | None = None
     min_irr_pct: float | None = None
     thesis: str = ""
     excluded_sectors: list[str] = Field(default_factory=list, sa_type=JSON)

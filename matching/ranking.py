@@ -30,6 +30,7 @@ from matching.scoring import (
     score_listings,
     top_k,
 )
+from matching.widening import widenings
 
 MAX_EXPLAINED = 100
 
@@ -66,19 +67,25 @@ def match_listings(
     sector: str | None = None,
     k: int = 10,
     offset: int = 0,
+    min_score: float | None = None,
     explain: bool = False,
+    widen: bool = False,
 ) -> ListingMatches:
-    """The best listings for a profile, with components, reasons and (if asked) removals."""
+    """The best listings for a profile scoring at least ``min_score`` (else the profile's
+    own minimum, else the match threshold: weak fits are not padding), with components,
+    reasons and, if asked, removals and what would widen the list."""
     prefs = preferences(fields)
+    threshold = minimum_score(fields, settings, min_score)
     scored = score_listings(matrix, prefs, settings)
-    candidates = np.ones(len(matrix), dtype=np.bool_)
+    filtered = np.ones(len(matrix), dtype=np.bool_)
     if kind:
-        candidates &= matrix.kind_trade == (kind == "trade")
+        filtered &= matrix.kind_trade == (kind == "trade")
     if province:
-        candidates &= matrix.province == int(province)
+        filtered &= matrix.province == int(province)
     if sector:
         family = [SECTOR_INDEX[s] for s in sector_family_down(Sector(sector))]
-        candidates &= np.isin(matrix.sector, family)
+        filtered &= np.isin(matrix.sector, family)
+    candidates = filtered & (scored.score >= np.float32(threshold))
     rows = top_k(scored, matrix.ids, candidates, k, offset)
     chosen = [matrix.rows[i] for i in rows]
     public = {item.id: item for item in listings_public(session, [r.id for r in chosen])}
@@ -94,7 +101,7 @@ def match_listings(
     ]
     excluded = None
     if explain:
-        removed_rows = np.flatnonzero(candidates & ~scored.passed)[:MAX_EXPLAINED]
+        removed_rows = np.flatnonzero(filtered & ~scored.passed)[:MAX_EXPLAINED]
         excluded = []
         for i in removed_rows:
             constraint = scored.constraint(int(i)) or ""
@@ -110,8 +117,23 @@ def match_listings(
         count=int((candidates & scored.passed).sum()),
         limit=k,
         offset=offset,
+        min_score=threshold,
         excluded=excluded,
+        widenings=widenings(matrix, prefs, settings, candidates=filtered, min_score=threshold)
+        if widen
+        else None,
     )
+
+
+def minimum_score(
+    fields: ProfileFields | InvestorProfile, settings: ScoringSettings, asked: float | None
+) -> float:
+    """The score from which a listing is a match: asked, else the profile's, else the
+    service's threshold."""
+    if asked is not None:
+        return asked
+    own = getattr(fields, "min_score", None)
+    return float(own) if own is not None else settings.match_threshold
 
 
 def fit_for_listing(

@@ -131,6 +131,8 @@ def ticket_reason(row: ListingRow, prefs: Preferences, fit: float) -> Reason:
 
 
 def model_reason(row: ListingRow, prefs: Preferences, fit: float) -> Reason:
+    if not prefs.models:
+        return Reason(component="model", th="คุณรับทุกรูปแบบการลงทุน", en="you accept any model")
     offered_th, offered_en = _models(row.models)
     accepted_th, accepted_en = _models(prefs.models)
     if fit > 0:
@@ -164,6 +166,8 @@ def stage_reason(row: ListingRow, prefs: Preferences, fit: float) -> Reason:
 
 
 def horizon_reason(row: ListingRow, prefs: Preferences, fit: float) -> Reason:
+    if prefs.horizon_years is None:
+        return Reason(component="horizon", th="คุณไม่ได้กำหนดกรอบเวลา", en="you set no horizon")
     if row.payback is None:
         return Reason(
             component="horizon",

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from catalog.accounts.schemas import MIN_PASSWORD_CHARS, SessionPublic
 from catalog.geography import known_province
-from catalog.schemas import MAX_THB, ListingPublic
+from catalog.schemas import MAX_THB, ListingPublic, ListingSummary, SearchParams
 from catalog.taxonomy import InvestmentModel, Label, ListingKind, Region, Sector, Stage
 from core.schemas import StrictModel, partial_model
 from core.text import Slug, Title, clean_text
 
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
+MinScore = Annotated[float, Field(ge=0, le=100)]
 ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$"), AfterValidator(known_province)]
 
 
@@ -60,11 +64,17 @@ class ProfileFields(StrictModel):
         default=[], description="Province codes; with `regions` empty too, anywhere in Thailand."
     )
     regions: Annotated[list[Region], Field(max_length=6)] = []
-    ticket_min_thb: Thb
-    ticket_max_thb: Thb
-    models: Annotated[list[InvestmentModel], Field(min_length=1, max_length=8)]
-    stages: Annotated[list[Stage], Field(min_length=1, max_length=7)]
-    horizon_years: Annotated[int, Field(ge=1, le=50)]
+    ticket_min_thb: Thb = 0
+    ticket_max_thb: Thb = MAX_THB
+    models: Annotated[list[InvestmentModel], Field(max_length=8)] = Field(
+        default=[], description="Models you accept; empty: any."
+    )
+    stages: Annotated[list[Stage], Field(max_length=7)] = Field(
+        default=[], description="Stages you accept; empty: any."
+    )
+    horizon_years: Annotated[int, Field(ge=1, le=50)] | None = Field(
+        default=None, description="Years you can wait for payback; none: any."
+    )
     min_irr_pct: Annotated[float, Field(ge=-100, le=100)] | None = None
     thesis: Thesis = ""
     excluded_sectors: Annotated[list[Sector], Field(max_length=30)] = []
@@ -88,6 +98,10 @@ class InvestorProfileCreate(ProfileFields):
         list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]], Field(max_length=10)
     ] = ["th"]
     discoverable: bool = False
+    min_score: MinScore | None = Field(
+        default=None,
+        description="Matches scoring below are left out; none: the service's match threshold.",
+    )
 
 
 if TYPE_CHECKING:
@@ -112,9 +126,35 @@ class InvestorProfilePublic(ProfileFields):
     home_country: str
     languages: list[str]
     discoverable: bool
+    min_score: float | None
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class InvestorRegistration(StrictModel):
+    """An investor signing itself up: its organisation, its first member (the owner) and
+    a first profile that matches anything until it is filled in."""
+
+    email: EmailStr
+    password: Annotated[str, Field(min_length=MIN_PASSWORD_CHARS, max_length=200)]
+    name: Annotated[str, Field(max_length=200)] = ""
+    organisation_name: Title
+    investor_type: InvestorType
+    home_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "TH"
+    languages: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z]{2}$")]], Field(min_length=1, max_length=10)
+    ] = ["th"]
+
+
+class RegistrationPublic(BaseModel):
+    session: SessionPublic
+    organisation: str = Field(description="The new organisation's slug")
+    profile: InvestorProfilePublic
+    email_confirmation: Literal["sent", "not-needed"] = Field(
+        description="`sent`: follow the link mailed to you; `not-needed`: this service "
+        "sends no mail"
+    )
 
 
 class InvestorProfilesPublic(BaseModel):
@@ -157,11 +197,27 @@ class ExcludedListing(BaseModel):
     reason: Reason
 
 
+class Widening(BaseModel):
+    """A change to the profile and how many more listings it would match."""
+
+    change: str
+    th: str
+    en: str
+    listings_gained: int
+
+
 class ListingMatches(BaseModel):
     data: list[ListingMatch]
-    count: int = Field(description="Listings that passed the hard constraints and filters.")
+    count: int = Field(
+        description="Listings that passed the hard constraints and filters and score at "
+        "least `min_score`."
+    )
     limit: int
     offset: int
+    min_score: float = Field(description="The score from which a listing counts as a match.")
+    widenings: list[Widening] | None = Field(
+        default=None, description="With widen=true: changes that would match more listings."
+    )
     excluded: list[ExcludedListing] | None = Field(
         default=None, description="With explain=true: what each hard constraint removed."
     )
@@ -173,7 +229,13 @@ class MatchFilters(StrictModel):
     sector: Sector | None = Field(default=None, description="A parent sector includes children.")
     k: Annotated[int, Field(ge=1, le=100)] = 10
     offset: Annotated[int, Field(ge=0, le=10_000)] = 0
+    min_score: MinScore | None = Field(
+        default=None,
+        description="Leave out matches below this score; none: the profile's own minimum, "
+        "else the service's match threshold.",
+    )
     explain: bool = False
+    widen: bool = Field(default=False, description="Also say what would match more listings.")
 
 
 class TryMatchRequest(ProfileFields, MatchFilters):
@@ -207,6 +269,9 @@ class ListingInvestors(BaseModel):
 
 class InterestCreate(StrictModel):
     message: Annotated[str, Field(max_length=2_000), AfterValidator(_clean_stripped)] = ""
+    contact: Annotated[str, Field(max_length=300), AfterValidator(_clean_stripped)] = Field(
+        default="", description="How the city may reach you (an e-mail, a phone, a name)."
+    )
     investor_profile: Slug | None = Field(
         default=None, description="Which of your profiles; needed only if you have several."
     )
@@ -234,10 +299,33 @@ class LeadPublic(BaseModel):
         description="The investor organisation's address, or its owner's"
     )
     message: str
+    contact: str = Field(description="How the investor asked to be reached")
     status: LeadStatus
     notes: str = Field(description="The publisher's own notes")
     created_at: datetime
     updated_at: datetime
+    withdrawn_at: datetime | None = Field(description="Set when the investor withdrew")
+
+
+class InterestPublic(BaseModel):
+    """An investor's own expression of interest, with the status the city gave it."""
+
+    id: int
+    listing_slug: str
+    listing_title_th: str
+    listing_title_en: str
+    investor_profile: str
+    message: str
+    contact: str
+    status: LeadStatus
+    created_at: datetime
+    updated_at: datetime
+    withdrawn_at: datetime | None
+
+
+class InterestsPublic(BaseModel):
+    data: list[InterestPublic]
+    count: int
 
 
 class LeadsPublic(BaseModel):
@@ -263,3 +351,96 @@ class ProfileFit(BaseModel):
     score: float | None
     reasons: list[Reason]
     excluded_because: Reason | None
+
+
+# --- saved searches and their alerts ----------------------------------------------------
+
+
+class SavedSearchKind(StrEnum):
+    search = "search"  # a catalogue view: words and filters
+    matches = "matches"  # an investor profile's matches above a score
+
+
+class DigestFrequency(StrEnum):
+    none = "none"
+    daily = "daily"
+    weekly = "weekly"
+
+
+class SavedSearchCreate(StrictModel):
+    name: Title
+    kind: SavedSearchKind = SavedSearchKind.search
+    params: SearchParams = Field(
+        default_factory=SearchParams,
+        description="kind `search`: the catalogue's query, as `GET /v1/search` takes it "
+        "(paging is not kept).",
+    )
+    profile_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None, description="kind `matches`: an investor profile of your organisation."
+    )
+    min_score: MinScore | None = Field(
+        default=None,
+        description="kind `matches`: listings scoring below are left out (default: the "
+        "profile's own minimum, else the matching threshold).",
+    )
+    frequency: DigestFrequency = Field(
+        default=DigestFrequency.none,
+        description="An e-mail of the new listings, when the app sends mail.",
+    )
+
+
+if TYPE_CHECKING:
+    SavedSearchUpdate = StrictModel
+else:
+    SavedSearchUpdate = partial_model(
+        "SavedSearchUpdate",
+        SavedSearchCreate,
+        exclude=frozenset({"kind", "params", "profile_id"}),
+        doc="Only the fields sent change; `min_score` only for kind `matches` (null: back "
+        "to the default).",
+    )
+
+
+class SavedSearchPublic(BaseModel):
+    id: int
+    name: str
+    kind: SavedSearchKind
+    params: dict[str, Any] = Field(description="kind `search`: the catalogue query saved.")
+    profile_id: int | None
+    min_score: float | None
+    frequency: DigestFrequency
+    feed_url: str = Field(
+        description="The search's Atom feed. Secret: whoever has it reads the feed; "
+        "`POST …/feed-token` replaces it."
+    )
+    last_seen_at: datetime = Field(description="Listings published later are new.")
+    last_digest_at: datetime | None
+    version: int
+    created_at: datetime
+
+
+class SavedSearchesPublic(BaseModel):
+    data: list[SavedSearchPublic]
+    count: int
+
+
+class SavedListing(BaseModel):
+    listing: ListingSummary
+    score: float | None = Field(description="kind `matches`: how well it fits the profile.")
+    new: bool = Field(description="Published since the search was last seen.")
+
+
+class SavedSearchListings(BaseModel):
+    data: list[SavedListing] = Field(description="Newest published first (at most 100).")
+    count: int
+    new_count: int
+    last_seen_at: datetime
+    as_of: datetime = Field(description="When this answer was made: send it to `…/seen`.")
+
+
+class SeenMark(StrictModel):
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="Listings published up to this moment count as seen (default: now; "
+        "typically the `as_of` of the listings you showed).",
+    )

@@ -191,9 +191,9 @@ class Preferences:
     regions: tuple[str, ...]
     ticket_min: int
     ticket_max: int
-    models: tuple[str, ...]
-    stages: tuple[str, ...]
-    horizon_years: int
+    models: tuple[str, ...]  # empty: any model
+    stages: tuple[str, ...]  # empty: any stage
+    horizon_years: int | None  # None: any horizon
     min_irr_pct: float | None
     thesis: str
     excluded_sectors: tuple[str, ...]
@@ -328,6 +328,20 @@ def _ratio_fit(known: Float32Array, ratio: Any, unknown_fit: float) -> Any:
     return fit + (np.float32(1.0) - known) * np.float32(unknown_fit)
 
 
+def _model_fit(matrix: ListingMatrix, prefs: Preferences) -> Any:
+    if not prefs.models:
+        return np.ones(len(matrix), dtype=np.float32)
+    return ((np.arange(256) & _bits(prefs.models)) != 0).astype(np.float32)[matrix.models]
+
+
+def _horizon_fit(matrix: ListingMatrix, prefs: Preferences, settings: ScoringSettings) -> Any:
+    if prefs.horizon_years is None:
+        return np.ones(len(matrix), dtype=np.float32)
+    return _ratio_fit(
+        matrix.payback_known, prefs.horizon_years * matrix.inverse_payback, settings.unknown_fit
+    )
+
+
 def score_listings(matrix: ListingMatrix, prefs: Preferences, settings: ScoringSettings) -> Scored:
     """Score every listing in ``matrix`` for ``prefs``.
 
@@ -335,7 +349,11 @@ def score_listings(matrix: ListingMatrix, prefs: Preferences, settings: ScoringS
     listing's sector, stage, province or model bits), so each costs one gather.
     """
     model_bits = np.arange(256)
-    stage_table = _lookup(len(STAGES), [STAGE_INDEX[Stage(s)] for s in prefs.stages])
+    stage_table = (
+        _lookup(len(STAGES), [STAGE_INDEX[Stage(s)] for s in prefs.stages])
+        if prefs.stages
+        else np.ones(len(STAGES), dtype=np.float32)
+    )
     stage = stage_table[matrix.stage]
     tolerance = settings.ticket_tolerance
     failures = [  # in the order of HARD_CONSTRAINTS
@@ -358,11 +376,9 @@ def score_listings(matrix: ListingMatrix, prefs: Preferences, settings: ScoringS
         "sector": sector_fit_table(prefs, settings).astype(np.float32)[matrix.sector],
         "geography": _geography(matrix, prefs, settings),
         "ticket": _ticket(matrix, prefs),
-        "model": ((model_bits & _bits(prefs.models)) != 0).astype(np.float32)[matrix.models],
+        "model": _model_fit(matrix, prefs),
         "stage": stage,
-        "horizon": _ratio_fit(
-            matrix.payback_known, prefs.horizon_years * matrix.inverse_payback, settings.unknown_fit
-        ),
+        "horizon": _horizon_fit(matrix, prefs, settings),
         "irr": irr,
         "text": np.minimum(text, 1.0).astype(np.float32),
     }

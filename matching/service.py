@@ -8,13 +8,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from catalog.accounts import service as accounts
 from catalog.accounts.models import Person
+from catalog.accounts.service import Passwords
 from catalog.models import Listing, Organisation
+from catalog.schemas import MAX_THB
 from catalog.taxonomy import ListingStatus
 from core.db import claim_version, unique_slug, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.formatting import bangkok_date
-from core.principal import Principal
+from core.principal import OrganisationKind, Principal
 from matching.access import (
     ensure_investor,
     ensure_may_edit_profile,
@@ -24,9 +27,11 @@ from matching.access import (
 from matching.models import Interest, InvestorProfile
 from matching.schemas import (
     InterestCreate,
+    InterestPublic,
     InvestorProfileCreate,
     InvestorProfilePublic,
     InvestorProfileUpdate,
+    InvestorRegistration,
     LeadPublic,
     LeadStatus,
     LeadUpdate,
@@ -110,6 +115,39 @@ def update_profile(
     return profile
 
 
+def register_investor(
+    session: Session, *, data: InvestorRegistration, passwords: Passwords
+) -> tuple[Person, InvestorProfile]:
+    """A new investor organisation, its owner, and a first profile that matches anything
+    until it is filled in. It can search, match and express interest at once; publishers
+    see it once an admin verifies the organisation."""
+    person = accounts.sign_up(
+        session,
+        organisation_name=data.organisation_name,
+        kind=OrganisationKind.investor,
+        email=data.email,
+        password=data.password,
+        name=data.name,
+        passwords=passwords,
+    )
+    profile = InvestorProfile(
+        slug=unique_slug(
+            session, col(InvestorProfile.slug), data.organisation_name, fallback="investor"
+        ),
+        organisation_id=person.organisation_id,
+        name=data.organisation_name,
+        investor_type=data.investor_type,
+        home_country=data.home_country,
+        languages=data.languages,
+        ticket_min_thb=0,
+        ticket_max_thb=MAX_THB,
+        discoverable=True,  # once verified; the investor may hide it
+    )
+    session.add(profile)
+    session.flush()
+    return person, profile
+
+
 # --- expressions of interest and leads ----------------------------------------------------
 
 
@@ -144,19 +182,76 @@ def express_interest(
             Interest.listing_id == listing.id, Interest.investor_profile_id == profile.id
         )
     ).first()
-    if existing is not None:
+    if existing is not None and existing.withdrawn_at is None:
         return existing, False
+    if existing is not None:  # interest again after withdrawing: a new lead
+        existing.withdrawn_at = None
+        existing.status = LeadStatus.new
+        existing.message, existing.contact = data.message, data.contact
+        existing.created_at = existing.updated_at = utcnow()
+        session.add(existing)
+        session.flush()
+        return existing, True
     assert listing.id is not None
     assert profile.id is not None
     interest = Interest(
         listing_id=listing.id,
         investor_profile_id=profile.id,
         message=data.message,
+        contact=data.contact,
         status=LeadStatus.new,
     )
     session.add(interest)
     session.flush()
     return interest, True
+
+
+def interests_of(session: Session, *, principal: Principal) -> list[Interest]:
+    """The interest the principal's organisation expressed, newest first."""
+    own = select(InvestorProfile.id).where(
+        InvestorProfile.organisation_id == principal.organisation_id
+    )
+    return list(
+        session.exec(
+            select(Interest)
+            .where(col(Interest.investor_profile_id).in_(own))
+            .order_by(col(Interest.created_at).desc(), col(Interest.id).desc())
+        )
+    )
+
+
+def withdraw_interest(session: Session, *, interest_id: int, principal: Principal) -> Interest:
+    """Take an expression of interest back; the city sees it withdrawn. Withdrawing twice
+    changes nothing."""
+    interest = session.get(Interest, interest_id)
+    profile = session.get(InvestorProfile, interest.investor_profile_id) if interest else None
+    if interest is None or profile is None or not principal.acts_for(profile.organisation_id):
+        raise NotFound(f"no interest {interest_id}", field="interest")
+    if interest.withdrawn_at is None:
+        interest.withdrawn_at = interest.updated_at = utcnow()
+        session.add(interest)
+        session.flush()
+    return interest
+
+
+def interest_public(session: Session, interest: Interest) -> InterestPublic:
+    listing = session.get(Listing, interest.listing_id)
+    profile = session.get(InvestorProfile, interest.investor_profile_id)
+    assert listing is not None
+    assert profile is not None
+    return InterestPublic(
+        id=interest.id or 0,
+        listing_slug=listing.slug,
+        listing_title_th=listing.title_th,
+        listing_title_en=listing.title_en,
+        investor_profile=profile.slug,
+        message=interest.message,
+        contact=interest.contact,
+        status=LeadStatus(interest.status),
+        created_at=interest.created_at,
+        updated_at=interest.updated_at,
+        withdrawn_at=interest.withdrawn_at,
+    )
 
 
 def lead_public(session: Session, interest: Interest) -> LeadPublic:
@@ -176,10 +271,12 @@ def lead_public(session: Session, interest: Interest) -> LeadPublic:
         investor_organisation_en=organisation.name_en,
         contact_email=organisation.email or _owner_email(session, organisation.id),
         message=interest.message,
+        contact=interest.contact,
         status=LeadStatus(interest.status),
         notes=interest.notes,
         created_at=interest.created_at,
         updated_at=interest.updated_at,
+        withdrawn_at=interest.withdrawn_at,
     )
 
 

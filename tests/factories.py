@@ -18,6 +18,7 @@ from catalog.organisations import issue_key
 from catalog.search.base import SearchIndex
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.tantivy_engine import TantivyIndex
+from core.db import utcnow
 from core.principal import OrganisationKind, Principal, Role
 
 
@@ -79,6 +80,7 @@ def build_world(session: Session) -> World:
                 name_en=slug,
                 kind=kind,
                 city_id=city.id if city else None,
+                verified_at=utcnow(),  # made by an admin
             )
         )
     session.flush()

@@ -468,6 +468,28 @@ def create_organisation(
     )
 
 
+@router.post("/admin/organisations/{slug}/verification", response_model=None)
+@writes
+def verify_organisation(
+    request: Request,
+    session: SessionDep,
+    principal: PortalPrincipal,
+    csrf: Csrf,
+    slug: Annotated[str, Path(max_length=80)],
+    verified: Annotated[str, Form(max_length=8)] = "yes",
+) -> RedirectResponse:
+    """Vouch for an organisation that signed itself up, or withdraw it (admins)."""
+    principal = _admin(principal)
+    check_csrf(request, csrf)
+    accounts.verify_organisation(
+        session,
+        principal=principal,
+        organisation=accounts.organisation_by_slug(session, slug),
+        verified=verified == "yes",
+    )
+    return RedirectResponse("/admin/organisations#unverified", status_code=303)
+
+
 @router.get("/admin/jobs", response_class=HTMLResponse)
 def jobs_page(
     request: Request, session: SessionDep, jobs: JobsDep, principal: PortalPrincipal

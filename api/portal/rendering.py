@@ -21,6 +21,7 @@ from api import i18n
 from api.deps import SessionDep, run_db, run_search
 from api.i18n import Lang
 from api.messages import MESSAGES
+from api.portal.reader import Reader, remember_currency
 from catalog.accounts.service import principal_for_session
 from catalog.organisations import principal_for_key_id
 from catalog.schemas import SearchParams
@@ -217,6 +218,7 @@ def render(
     principal: Principal | None = None,
 ) -> HTMLResponse:
     lang = i18n.choose_language(request)
+    reader = Reader(request, lang, principal)  # currency and shortlist, read if asked
     base = {
         "lang": lang,
         "other_lang": Lang.en if lang is Lang.th else Lang.th,
@@ -236,6 +238,9 @@ def render(
         "lead_label": lambda s: i18n.pick(LEAD_LABELS[LeadStatus(s)], lang),
         "principal": principal,
         "request": request,
+        "reader": reader,
+        "indicative": reader.indicative,
+        "form_token": lambda: csrf_token(request),
     }
     response = templates.TemplateResponse(
         request, template, base | context, status_code=status_code
@@ -243,6 +248,7 @@ def render(
     chosen = request.query_params.get("lang")
     if chosen in Lang.__members__ and request.cookies.get(i18n.LANG_COOKIE) != chosen:
         response.set_cookie(i18n.LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
+    remember_currency(request, response)
     return response
 
 

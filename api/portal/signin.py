@@ -35,7 +35,7 @@ HOME_BY_ROLE = {
     Role.publisher: "/dashboard",
     Role.admin: "/dashboard",
     Role.organiser: "/events",
-    Role.investor: "/",
+    Role.investor: "/investor",
 }
 
 

@@ -33,6 +33,9 @@ from catalog.models import Organisation
 from core.errors import NotFound
 from core.jobs import JobQueue
 from core.principal import Principal
+from matching import service as matching
+from matching.models import InvestorProfile
+from matching.schemas import InvestorRegistration, RegistrationPublic
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -128,6 +131,87 @@ def create_organisation(
     """Create an organisation (admins); then invite its first member, its owner."""
     organisation = service.create_organisation(session, principal=principal, data=data)
     return OrganisationPublic.model_validate(organisation, from_attributes=True)
+
+
+@router.put("/organisations/{slug}/verification", responses=error_responses(401, 403, 404))
+@writes
+def verify_organisation(
+    session: SessionDep, principal: PrincipalDep, slug: OrganisationSlug
+) -> OrganisationPublic:
+    """Vouch for an organisation that signed itself up (admins): its investor profiles
+    are shown to publishers from now on."""
+    organisation = service.verify_organisation(
+        session,
+        principal=principal,
+        organisation=service.organisation_by_slug(session, slug),
+        verified=True,
+    )
+    return OrganisationPublic.model_validate(organisation, from_attributes=True)
+
+
+@router.delete("/organisations/{slug}/verification", responses=error_responses(401, 403, 404))
+@writes
+def withdraw_verification(
+    session: SessionDep, principal: PrincipalDep, slug: OrganisationSlug
+) -> OrganisationPublic:
+    """Withdraw an organisation's verification (admins): its profiles are hidden again."""
+    organisation = service.verify_organisation(
+        session,
+        principal=principal,
+        organisation=service.organisation_by_slug(session, slug),
+        verified=False,
+    )
+    return OrganisationPublic.model_validate(organisation, from_attributes=True)
+
+
+@router.post(
+    "/registrations",
+    status_code=201,
+    tags=["investors"],
+    responses=error_responses(409, 422),
+)
+@writes
+def register_investor(
+    request: Request,
+    session: SessionDep,
+    jobs: JobsDep,
+    passwords: PasswordsDep,
+    settings: SettingsDep,
+    data: InvestorRegistration,
+) -> RegistrationPublic:
+    """An investor signs itself up: its organisation, its owner (signed in: the session
+    token is in the answer) and a first profile that matches anything until filled in.
+    When the service sends mail, a link confirming the address goes out."""
+    person, profile = matching.register_investor(session, data=data, passwords=passwords)
+    mailed = account_mail.confirm_by_mail(
+        session, person, jobs=jobs, base_url=str(request.base_url), settings=settings.accounts
+    )
+    signed_in = service.start_session(
+        session, person, address=client_address(request), settings=settings.accounts
+    )
+    return RegistrationPublic(
+        session=SessionPublic(
+            token=signed_in.token,
+            expires_at=signed_in.expires_at,
+            person=service.person_public(session, person),
+        ),
+        organisation=profile_organisation_slug(session, profile),
+        profile=matching.profile_public(session, profile),
+        email_confirmation="sent" if mailed else "not-needed",
+    )
+
+
+@router.post("/email-confirmations/{token}", responses=error_responses(404, 409))
+@writes
+def confirm_email(session: SessionDep, token: Token) -> PersonPublic:
+    """Follow the link mailed at registration (once): the address is confirmed."""
+    return service.person_public(session, service.confirm_email(session, token=token))
+
+
+def profile_organisation_slug(session: Session, profile: InvestorProfile) -> str:
+    organisation = session.get(Organisation, profile.organisation_id)
+    assert organisation is not None
+    return organisation.slug
 
 
 def _organisation(session: Session, principal: Principal, slug: str) -> Organisation:

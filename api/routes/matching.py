@@ -22,6 +22,8 @@ from api.routes.catalog import EverPublicListingDep, ListingDep
 from matching import gaps, ranking, service
 from matching.schemas import (
     InterestCreate,
+    InterestPublic,
+    InterestsPublic,
     InvestorProfileCreate,
     InvestorProfilePublic,
     InvestorProfilesPublic,
@@ -182,14 +184,38 @@ def express_interest(
     session: SessionDep,
     principal: PrincipalDep,
     response: Response,
-) -> LeadPublic:
-    """Tell the publisher you are interested; repeating it changes nothing."""
+) -> InterestPublic:
+    """Tell the publisher you are interested, with a short message and how to reach you;
+    repeating it changes nothing (after withdrawing, it is new interest again)."""
     interest, created = service.express_interest(
         session, listing=listing, data=data, principal=principal
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return service.lead_public(session, interest)
+    return service.interest_public(session, interest)
+
+
+@router.get("/interests", tags=["leads"], responses=error_responses(401))
+def my_interests(session: SessionDep, principal: PrincipalDep) -> InterestsPublic:
+    """The interest your organisation expressed, with the status each city gave it."""
+    interests = service.interests_of(session, principal=principal)
+    return InterestsPublic(
+        data=[service.interest_public(session, i) for i in interests], count=len(interests)
+    )
+
+
+@router.post(
+    "/interests/{interest_id}/withdrawal", tags=["leads"], responses=error_responses(401, 404)
+)
+@writes
+def withdraw_interest(
+    interest_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> InterestPublic:
+    """Take your interest back: the city sees it withdrawn."""
+    interest = service.withdraw_interest(session, interest_id=interest_id, principal=principal)
+    return service.interest_public(session, interest)
 
 
 @router.get("/leads", tags=["leads"], responses=error_responses(401, 403))

@@ -14,7 +14,14 @@ from typing import Any
 from sqlmodel import Session
 
 from catalog.accounts.models import AccountLink, Person
-from catalog.accounts.service import INVITATION, IssuedLink, digest, request_reset
+from catalog.accounts.service import (
+    INVITATION,
+    VERIFY,
+    IssuedLink,
+    digest,
+    request_reset,
+    verification_link,
+)
 from catalog.models import Organisation
 from core.db import utcnow
 from core.formatting import Lang, long_date
@@ -23,7 +30,7 @@ from core.mail import Mail
 from core.settings import AccountSettings
 
 SEND_ACCOUNT_LINK = "accounts.send_link"
-LINK_PATHS = {INVITATION: "/invitations", "reset": "/password-reset"}
+LINK_PATHS = {INVITATION: "/invitations", "reset": "/password-reset", VERIFY: "/verify-email"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,24 @@ def deliver(
     return Delivery(
         url=f"{base_url.rstrip('/')}{LINK_PATHS[link.purpose]}/{link.token}", emailed=False
     )
+
+
+def confirm_by_mail(
+    session: Session,
+    person: Person,
+    *,
+    jobs: JobQueue | None,
+    base_url: str,
+    settings: AccountSettings,
+) -> bool:
+    """Mail ``person`` a link confirming their address, when the app sends mail (True);
+    without mail there is nothing to confirm it with, and it counts as confirmed."""
+    if jobs is None or jobs.context.mailer is None:
+        person.email_verified_at = utcnow()
+        session.add(person)
+        return False
+    deliver(session, verification_link(session, person, settings), jobs=jobs, base_url=base_url)
+    return True
 
 
 def mail_reset(
@@ -75,6 +100,16 @@ def _text(purpose: str, organisation: Organisation, url: str, link: AccountLink)
             f"ตั้งรหัสผ่านที่ลิงก์นี้ (ใช้ได้ครั้งเดียว ถึงวันที่ {until_th}):\n{url}\n\n"
             f"You are invited to join {organisation.name_en} on citydeal.\n"
             f"Set your password here (once, until {until_en}):\n{url}\n"
+        )
+    elif purpose == VERIFY:
+        subject = "citydeal: ยืนยันอีเมลของคุณ / Confirm your e-mail address"
+        body = (
+            f"ยินดีต้อนรับสู่ citydeal ในนาม {organisation.name_th}\n"
+            f"กรุณายืนยันอีเมลที่ลิงก์นี้ (ใช้ได้ครั้งเดียว ถึงวันที่ {until_th}):\n{url}\n"
+            "หากคุณไม่ได้สมัคร ไม่ต้องทำอะไร\n\n"
+            f"Welcome to citydeal, for {organisation.name_en}.\n"
+            f"Please confirm your e-mail address here (once, until {until_en}):\n{url}\n"
+            "If you did not sign up, do nothing.\n"
         )
     else:
         subject = "citydeal: ตั้งรหัสผ่านใหม่ / Set a new password"

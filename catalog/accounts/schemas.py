@@ -24,6 +24,10 @@ class OrganisationPublic(StrictModel):
     name_th: str
     name_en: str
     kind: OrganisationKind
+    verified_at: datetime | None = Field(
+        description="When an admin verified it; an investor's profiles are shown to "
+        "publishers only once it is verified"
+    )
 
 
 class InvitationCreate(StrictModel):

@@ -35,6 +35,7 @@ from core.settings import AccountSettings
 SESSION_PREFIX = "cds"
 INVITATION = "invitation"
 RESET = "reset"
+VERIFY = "verify"  # confirms a self-registered person's e-mail address
 
 
 def role_of(organisation: Organisation) -> Role:
@@ -223,6 +224,7 @@ def use_link(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("this link has already been used", field="token")
     person.password_hash = passwords.hash(data.password)
+    person.email_verified_at = person.email_verified_at or utcnow()  # the link reached them
     if data.name:
         person.name = data.name
     session.add(person)
@@ -349,6 +351,13 @@ def sign_in(
     if rehashed:
         person.password_hash = rehashed
         session.add(person)
+    return start_session(session, person, address=address, settings=settings)
+
+
+def start_session(
+    session: Session, person: Person, *, address: str, settings: AccountSettings
+) -> SignedIn:
+    """A new session for ``person``: the token is handed back once, its digest kept."""
     assert person.id is not None
     token = f"{SESSION_PREFIX}_{secrets.token_urlsafe(32)}"
     expires_at = utcnow() + timedelta(hours=settings.session_hours)
@@ -436,3 +445,72 @@ def bootstrap_admin(
     elif person.role != Role.admin:
         raise Conflict("this e-mail address belongs to someone who is not an admin", field="email")
     return _issue_link(session, person, INVITATION, timedelta(days=settings.invitation_days), None)
+
+
+# --- self-registration ---------------------------------------------------------------------
+
+
+def sign_up(
+    session: Session,
+    *,
+    organisation_name: str,
+    kind: OrganisationKind,
+    email: str,
+    password: str,
+    name: str,
+    passwords: Passwords,
+) -> Person:
+    """A new organisation that signed itself up, and its owner. The organisation waits
+    for an admin's verification; the e-mail address counts as confirmed only once the
+    person follows a link sent to it."""
+    email = normalise_email(email)
+    if session.exec(select(Person.id).where(Person.email == email)).first() is not None:
+        raise Conflict("someone with this e-mail address already has an account", field="email")
+    organisation = Organisation(
+        slug=unique_slug(session, Organisation.slug, organisation_name, fallback="organisation"),
+        name_th=organisation_name,
+        name_en=organisation_name,
+        kind=kind,
+    )
+    session.add(organisation)
+    session.flush()
+    assert organisation.id is not None
+    person = Person(
+        email=email,
+        name=name,
+        organisation_id=organisation.id,
+        role=role_of(organisation),
+        is_owner=True,
+        password_hash=passwords.hash(password),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def verification_link(session: Session, person: Person, settings: AccountSettings) -> IssuedLink:
+    """A single-use link that confirms ``person``'s e-mail address."""
+    return _issue_link(session, person, VERIFY, timedelta(days=settings.invitation_days), None)
+
+
+def confirm_email(session: Session, *, token: str) -> Person:
+    """Follow a confirmation link (once): the person's address is confirmed."""
+    link, person = _valid_link(session, token, VERIFY)
+    link.used_at = utcnow()
+    person.email_verified_at = person.email_verified_at or utcnow()
+    session.add_all([link, person])
+    session.flush()
+    return person
+
+
+def verify_organisation(
+    session: Session, *, principal: Principal, organisation: Organisation, verified: bool
+) -> Organisation:
+    """An admin vouches for an organisation that signed itself up (or withdraws it):
+    until then its investor profiles are not shown to publishers."""
+    if not principal.is_admin:
+        raise Forbidden("only an admin verifies organisations", field="authorization")
+    organisation.verified_at = (organisation.verified_at or utcnow()) if verified else None
+    session.add(organisation)
+    session.flush()
+    return organisation

@@ -75,6 +75,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('investor_profile', schema=None) as batch_op:
         batch_op.add_column(sa.Column('min_score', sa.Float(), nullable=True))
+        batch_op.alter_column('horizon_years', existing_type=sa.Integer(), nullable=True)
 
     with op.batch_alter_table('organisation', schema=None) as batch_op:
         batch_op.add_column(sa.Column('verified_at', core.db.UTCDateTime(timezone=True), nullable=True))
@@ -99,6 +100,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table('investor_profile', schema=None) as batch_op:
         batch_op.drop_column('min_score')
+        batch_op.alter_column('horizon_years', existing_type=sa.Integer(), nullable=False)
 
     with op.batch_alter_table('interest', schema=None) as batch_op:
         batch_op.drop_column('withdrawn_at')

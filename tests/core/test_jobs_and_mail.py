@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from api.deps import Services
 from api.main import build_services, create_app
+from catalog.accounts.models import Person
 from core.db import Database, make_engine
 from core.jobs import Job, JobContext, TableJobQueue
 from core.settings import Settings
@@ -258,3 +259,37 @@ async def test_an_admin_sees_the_jobs_and_their_state(
     assert page.status_code == 200
     assert "accounts.send_link" in page.text
     assert "เสร็จแล้ว" in page.text
+
+
+async def test_a_new_investor_confirms_its_address_by_the_link_mailed(
+    client: httpx.AsyncClient, mailing: Services, inbox: tuple[str, Inbox]
+) -> None:
+    _, mail = inbox
+    registered = await client.post(
+        "/v1/registrations",
+        json={
+            "email": "desk@fjord.example",
+            "password": PASSWORD,
+            "organisation_name": "Fjord Capital",
+            "investor_type": "fund",
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["email_confirmation"] == "sent"
+    assert mailing.jobs is not None
+    assert await mailing.jobs.run_until_idle() == 1
+    message = mail.messages[0]
+    assert message["To"] == "desk@fjord.example"
+    assert "Confirm your e-mail address" in message["Subject"]
+    path = link_in(mail.text_of())
+    assert path.startswith("/verify-email/")
+    token = path.rsplit("/", 1)[1]
+    with mailing.database.reading() as session:
+        person = session.exec(select(Person).where(Person.email == "desk@fjord.example")).one()
+        assert person.email_verified_at is None
+    confirmed = await client.post(f"/v1/email-confirmations/{token}")
+    assert confirmed.status_code == 200, confirmed.text
+    with mailing.database.reading() as session:
+        person = session.exec(select(Person).where(Person.email == "desk@fjord.example")).one()
+        assert person.email_verified_at is not None
+    assert (await client.post(f"/v1/email-confirmations/{token}")).status_code == 409

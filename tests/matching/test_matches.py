@@ -57,7 +57,7 @@ async def test_profile_sees_its_best_fits_with_reasons(
     market: httpx.AsyncClient, world: World
 ) -> None:
     profile_id = await create_profile(market, world.investor_key)
-    response = await market.get(f"/v1/investors/{profile_id}/matches?explain=true")
+    response = await market.get(f"/v1/investors/{profile_id}/matches?explain=true&min_score=0")
     assert response.status_code == 200, response.text
     body = response.json()
     slugs = [m["listing"]["slug"] for m in body["data"]]
@@ -130,13 +130,15 @@ async def test_visitor_tries_a_profile_without_saving(
     market: httpx.AsyncClient, session: Session
 ) -> None:
     before = snapshot(session)
-    response = await market.post("/v1/match", json=_try_body(kind="trade", k=2))
+    response = await market.post("/v1/match", json=_try_body(kind="trade", k=2, min_score=0))
     assert response.status_code == 200, response.text
     body = response.json()
     assert [m["listing"]["slug"] for m in body["data"]] == ["fish-balls", "noodle-shop"]
     assert body["count"] == 2
     assert snapshot(session) == before
-    page_two = await market.post("/v1/match", json=_try_body(kind="trade", k=1, offset=1))
+    page_two = await market.post(
+        "/v1/match", json=_try_body(kind="trade", k=1, offset=1, min_score=0)
+    )
     assert [m["listing"]["slug"] for m in page_two.json()["data"]] == ["noodle-shop"]
     infra = await market.post("/v1/match", json=_try_body(kind="infrastructure"))
     assert infra.json()["count"] == 0
@@ -223,3 +225,66 @@ async def test_publisher_sees_fitting_investors_and_gaps(
     assert tendering["en"] == "reach stage tendering"
     other = await market.get("/v1/listings/e-bus/investors", headers=auth(world.nakhon_sawan_key))
     assert other.status_code == 403
+
+
+async def test_weak_fits_are_not_padding(market: httpx.AsyncClient, world: World) -> None:
+    """Below the minimum score a listing is left out of the page and of the count: the
+    threshold by default, the profile's own minimum, or the one asked for."""
+    every = (await market.post("/v1/match", json=_try_body(min_score=0, k=50))).json()
+    scores = {m["listing"]["slug"]: m["score"] for m in every["data"]}
+    assert min(scores.values()) < 55 < max(scores.values()), scores  # the data shows both
+
+    default = (await market.post("/v1/match", json=_try_body(k=50))).json()
+    assert default["min_score"] == 55
+    assert {m["listing"]["slug"] for m in default["data"]} == {
+        slug for slug, score in scores.items() if score >= 55
+    }
+    assert default["count"] == len(default["data"])
+
+    profile_id = await create_profile(market, world.investor_key, min_score=0)
+    own = (await market.get(f"/v1/investors/{profile_id}/matches?k=50")).json()
+    assert own["min_score"] == 0
+    assert {m["listing"]["slug"] for m in own["data"]} == set(scores)
+    asked = (await market.get(f"/v1/investors/{profile_id}/matches?k=50&min_score=70")).json()
+    assert all(m["score"] >= 70 for m in asked["data"])
+    assert asked["count"] == sum(1 for s in scores.values() if s >= 70)
+
+
+async def test_a_minimal_profile_means_any(market: httpx.AsyncClient) -> None:
+    """Whatever the visitor leaves out matches anything: no models, stages, horizon or
+    ticket sent is not an error and removes nothing."""
+    body = (await market.post("/v1/match", json={"min_score": 0, "k": 50})).json()
+    assert body["count"] == len(MARKET_LISTINGS) + 1  # every published listing
+    fish = next(m for m in body["data"] if m["listing"]["slug"] == "fish-balls")
+    reasons = {r["component"]: r["en"] for r in fish["reasons"]}
+    assert reasons["model"] == "you accept any model"
+    assert reasons["horizon"] == "you set no horizon"
+    assert fish["components"]["stage"] == 1.0
+
+
+async def test_what_would_widen_the_list_is_proven(market: httpx.AsyncClient) -> None:
+    """Each suggestion, applied, matches exactly as many more listings as it says."""
+    narrow = _try_body(models=["equity"], stages=["ready-for-investment"], min_score=40, k=50)
+    body = (await market.post("/v1/match", json=narrow | {"widen": True})).json()
+    widenings = body["widenings"]
+    assert widenings, body
+    assert [w["listings_gained"] for w in widenings] == sorted(
+        (w["listings_gained"] for w in widenings), reverse=True
+    )
+    for widening in widenings:
+        kind, _, value = widening["change"].partition(":")
+        changed = dict(narrow)
+        if kind == "stage":
+            changed["stages"] = [*narrow["stages"], value]
+        elif kind == "model":
+            changed["models"] = [*narrow["models"], value]
+        elif kind == "min-score":
+            changed["min_score"] = narrow["min_score"] - 10
+        else:
+            continue
+        wider = (await market.post("/v1/match", json=changed)).json()
+        assert wider["count"] == body["count"] + widening["listings_gained"], widening
+        assert widening["th"] and widening["en"]
+    assert all(
+        "concession" not in w["change"] or "สัมปทาน" in w["th"] for w in widenings
+    )

@@ -85,7 +85,7 @@ async def test_hidden_profiles_stay_hidden(client: httpx.AsyncClient, world: Wor
         ({"horizon_years": -1}, "horizon_years"),
         ({"thesis": "ก" * 5001}, "thesis"),
         ({"thesis": "bad\x00"}, "thesis"),
-        ({"models": []}, "models"),
+        ({"models": ["barter"]}, "models.0"),
         ({"investor_type": "pirate"}, "investor_type"),
         ({"home_country": "Thailand"}, "home_country"),
     ],
