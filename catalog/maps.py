@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col
 
@@ -58,22 +58,23 @@ class MappedCity:
         return sum(len(place.listings) for place in self.places)
 
 
-_PLACES_SQL: Select[Any] = (
-    sql_select(
-        col(Listing.id).label("id"),
-        col(Listing.slug).label("slug"),
-        col(Listing.title_th).label("title_th"),
-        col(Listing.title_en).label("title_en"),
-        col(City.slug).label("city_slug"),
-        col(City.name_th).label("city_name_th"),
-        col(City.name_en).label("city_name_en"),
-        col(City.lat).label("city_lat"),
-        col(City.lon).label("city_lon"),
-        col(SmartBlock.slug).label("block_slug"),
-        col(SmartBlock.name_th).label("block_name_th"),
-        col(SmartBlock.name_en).label("block_name_en"),
-        col(SmartBlock.boundary).label("boundary"),
-    )
+_PLACE_COLUMNS: tuple[Any, ...] = (
+    col(Listing.id).label("id"),
+    col(Listing.slug).label("slug"),
+    col(Listing.title_th).label("title_th"),
+    col(Listing.title_en).label("title_en"),
+    col(City.slug).label("city_slug"),
+    col(City.name_th).label("city_name_th"),
+    col(City.name_en).label("city_name_en"),
+    col(City.lat).label("city_lat"),
+    col(City.lon).label("city_lon"),
+    col(SmartBlock.slug).label("block_slug"),
+    col(SmartBlock.name_th).label("block_name_th"),
+    col(SmartBlock.name_en).label("block_name_en"),
+    col(SmartBlock.boundary).label("boundary"),
+)
+_PLACES_SQL = (
+    sql_select(*_PLACE_COLUMNS)
     .join(City, col(City.id) == Listing.city_id)
     .outerjoin(SmartBlock, col(SmartBlock.id) == Listing.smart_block_id)
     .where(col(Listing.id).in_(bindparam("ids", expanding=True)))

@@ -26,6 +26,8 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from catalog.accounts.models import Person
+from catalog.geography import place_names
+from catalog.models import SmartBlock
 from catalog.readmodel import published_summaries
 from catalog.schemas import ListingSummary, SearchParams
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
@@ -103,6 +105,24 @@ def _default_min_score(profile: InvestorProfile, threshold: float) -> float:
     return profile.min_score if profile.min_score is not None else threshold
 
 
+def _check_places(session: Session, params: SearchParams) -> None:
+    """A saved query names places that exist (a typo would match nothing, forever)."""
+    provinces, cities = place_names(session)
+    if params.province and params.province not in provinces:
+        raise InvalidInput(f"unknown province '{params.province}'", field="params.province")
+    if params.city and params.city not in cities:
+        raise InvalidInput(f"unknown city '{params.city}'", field="params.city")
+    if (
+        params.smart_block
+        and not session.exec(
+            select(SmartBlock.id).where(SmartBlock.slug == params.smart_block)
+        ).first()
+    ):
+        raise InvalidInput(
+            f"unknown smart block '{params.smart_block}'", field="params.smart_block"
+        )
+
+
 def create_saved_search(
     session: Session, *, principal: Principal, data: SavedSearchCreate, threshold: float
 ) -> SavedSearch:
@@ -123,6 +143,7 @@ def create_saved_search(
         for name in ("profile_id", "min_score"):
             if getattr(data, name) is not None:
                 raise InvalidInput(f"{name} is for kind 'matches' only", field=name)
+        _check_places(session, data.params)
         params = stored_params(data.params)
     else:
         if stored_params(data.params):
@@ -247,19 +268,19 @@ def delete_saved_search(session: Session, *, saved: SavedSearch, expected_versio
     session.flush()
 
 
-def mark_seen(session: Session, *, saved: SavedSearch, at: datetime | None = None) -> None:
+def mark_seen(session: Session, *, saved_id: int, at: datetime | None = None) -> None:
     """Listings published up to ``at`` (now by default, never later) are no longer new.
     Where the person is in the list, not an edit: the version stays, and an older mark
-    never moves it back."""
+    never moves it back. (By id: a page marks what it showed in a short unit of work of
+    its own, after reading.)"""
     now = utcnow()
     at = min(at, now) if at is not None else now
     session.execute(
         update(SavedSearch)
-        .where(col(SavedSearch.id) == saved.id, col(SavedSearch.last_seen_at) < at)
+        .where(col(SavedSearch.id) == saved_id, col(SavedSearch.last_seen_at) < at)
         .values(last_seen_at=at)
         .execution_options(synchronize_session=False)
     )
-    session.expire(saved, ["last_seen_at"])
 
 
 # --- what a saved search finds ------------------------------------------------------------
@@ -404,47 +425,66 @@ def atom_feed(saved: SavedSearch, found: Sequence[Found], *, base_url: str) -> b
 # --- digests ------------------------------------------------------------------------------
 
 
+def _is_due(frequency: DigestFrequency, now: datetime) -> Any:
+    last = col(SavedSearch.last_digest_at)
+    return (col(SavedSearch.frequency) == frequency.value) & or_(
+        last.is_(None), last <= now - PERIODS[frequency]
+    )
+
+
+def due_digests(session: Session, *, now: datetime) -> list[tuple[int, DigestFrequency, datetime]]:
+    """Saved searches whose digest is due at ``now``: id, frequency, and the start of the
+    period the digest covers (the last digest, else the search's creation)."""
+    due = []
+    for frequency in PERIODS:
+        rows = session.exec(
+            select(SavedSearch.id, SavedSearch.last_digest_at, SavedSearch.created_at)
+            .where(_is_due(frequency, now))
+            .order_by(col(SavedSearch.id))  # one order in every process: no deadlock
+            .limit(SCHEDULE_BATCH)
+        ).all()
+        due += [(saved_id or 0, frequency, last or created) for saved_id, last, created in rows]
+    return due
+
+
+def claim_digest(
+    session: Session, *, saved_id: int, frequency: DigestFrequency, now: datetime
+) -> bool:
+    """Take the digest of one saved search, if it is still due: one conditional UPDATE.
+    Of several processes that saw it due, one moves ``last_digest_at``; the others match
+    no row (on PostgreSQL they wait for the first's row lock, then find it moved)."""
+    claimed = session.execute(
+        update(SavedSearch)
+        .where(col(SavedSearch.id) == saved_id, _is_due(frequency, now))
+        .values(last_digest_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
 def schedule_digests(
     database: Database, jobs: JobQueue, *, base_url: str, now: datetime | None = None
 ) -> int:
-    """Claim the saved searches whose digest is due and defer a send job for each, in one
-    transaction; returns how many were claimed. Every process calls this: the conditional
-    UPDATE lets one claim each digest (a second sees ``last_digest_at`` moved, and on
-    PostgreSQL waits for the first's row lock, then matches nothing). Without mail,
+    """Claim the saved searches whose digest is due and defer a send job for each, in the
+    claim's transaction (a claim never commits without its job); returns how many were
+    claimed. Every process calls this; each digest is claimed once. Without mail,
     nothing is scheduled."""
     if jobs.context.mailer is None:
         return 0
     now = now or utcnow()
     claimed = 0
     with database.writing() as session:
-        for frequency, period in PERIODS.items():
-            due = now - period
-            is_due = (col(SavedSearch.frequency) == frequency.value) & or_(
-                col(SavedSearch.last_digest_at).is_(None), col(SavedSearch.last_digest_at) <= due
-            )
-            candidates = session.exec(
-                select(SavedSearch.id, SavedSearch.last_digest_at, SavedSearch.created_at)
-                .where(is_due)
-                .order_by(col(SavedSearch.id))  # one order everywhere: no deadlock
-                .limit(SCHEDULE_BATCH)
-            ).all()
-            for saved_id, previous, created_at in candidates:
-                won = session.execute(
-                    update(SavedSearch)
-                    .where(col(SavedSearch.id) == saved_id, is_due)
-                    .values(last_digest_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
-                    continue  # another process claimed it
-                arguments = {
-                    "saved_search_id": saved_id,
-                    "since": ((previous or created_at) - SETTLE).isoformat(),
-                    "until": (now - SETTLE).isoformat(),
-                    "base_url": base_url.rstrip("/"),
-                }
-                jobs.defer(session, SEND_DIGEST, arguments)
-                claimed += 1
+        for saved_id, frequency, since in due_digests(session, now=now):
+            if not claim_digest(session, saved_id=saved_id, frequency=frequency, now=now):
+                continue  # another process took it
+            arguments = {
+                "saved_search_id": saved_id,
+                "since": (since - SETTLE).isoformat(),
+                "until": (now - SETTLE).isoformat(),
+                "base_url": base_url.rstrip("/"),
+            }
+            jobs.defer(session, SEND_DIGEST, arguments)
+            claimed += 1
     return claimed
 
 

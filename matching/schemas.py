@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -441,6 +441,7 @@ class SavedSearchListings(BaseModel):
 class SeenMark(StrictModel):
     at: AwareDatetime | None = Field(
         default=None,
+        ge=datetime(2000, 1, 1, tzinfo=UTC),
         description="Listings published up to this moment count as seen (default: now; "
         "typically the `as_of` of the listings you showed).",
     )

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from api import i18n
-from api.deps import JobsDep, SessionDep, SettingsDep, writes
+from api.deps import JobsDep, SessionDep, SettingsDep, services_of, writes
 from api.errors import Rejected
 from api.i18n import Lang
 from api.portal.rendering import CSRF_FIELD, PortalPerson, check_csrf, csrf_token, page, render
@@ -327,7 +327,6 @@ def save_matches(
 
 
 @router.get("/saved-searches/{saved_id}", response_class=HTMLResponse)
-@writes  # seeing the listings marks them seen
 @page(worker_thread_for=_always)
 def saved_search_page(
     saved_id: SavedId,
@@ -337,7 +336,7 @@ def saved_search_page(
     sources: SourcesDep,
 ) -> HTMLResponse:
     """One saved search's listings, newest first, those published since the last visit
-    flagged new; the visit marks them seen."""
+    flagged new; the visit marks them seen (a GET that writes: seeing is what it records)."""
     saved = alerts.get_saved_search(session, saved_id=saved_id, principal=principal)
     since = saved.last_seen_at
     found = alerts.listings_of(session, saved, sources)
@@ -362,7 +361,10 @@ def saved_search_page(
         },
         principal=principal,
     )
-    alerts.mark_seen(session, saved=saved)
+    # Seen now: marked in a short unit of work of its own, so that the search above (and
+    # a matrix it may rebuild) never holds the write lock.
+    with services_of(request).database.writing() as marking:
+        alerts.mark_seen(marking, saved_id=saved_id)
     return response
 
 

@@ -113,7 +113,7 @@ def _event_page(
     context: dict[str, Any] = {
         "event": public,
         "meetings": {(m.slot, m.listing_slug): m for m in public.meetings},
-        "slot_time": lambda slot: slot_start(public.first_slot, public.slot_minutes, slot),
+        "slot_time": lambda slot: slot_start(public.round_first, public.round_minutes, slot),
         "notice": request.query_params.get("notice"),
         "shortlist": None,
     } | (extra or {})

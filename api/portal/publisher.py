@@ -200,7 +200,7 @@ def leads_csv(request: Request, session: SessionDep, principal: PortalPublisher)
                 lead.listing_slug,
                 i18n.text_in(lead.investor_organisation_th, lead.investor_organisation_en, lang),
                 lead.investor.name,
-                lead.contact_email or "",
+                "\n".join(filter(None, (lead.contact_email, lead.contact))),
                 lead.created_at.date().isoformat(),
                 i18n.pick(LEAD_LABELS[lead.status], lang),
                 lead.message,

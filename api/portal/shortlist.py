@@ -91,7 +91,7 @@ def compare_page(
     request: Request,
     session: SessionDep,
     principal: PortalPrincipal,
-    listing: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 - explained if empty
+    listing: Annotated[list[str], Query()] = [],  # noqa: B006 - too few or many: explained
 ) -> HTMLResponse:
     """Two to four listings side by side; any other number, or a listing no longer
     published, is explained on the page (with the way back), never an error page."""

@@ -200,8 +200,8 @@ def mark_saved_search_seen(
 ) -> Response:
     """Listings published up to `at` (default: now) are no longer new. Send the `as_of`
     of the listings you showed, so that one published meanwhile stays new."""
-    saved = alerts.get_saved_search(session, saved_id=saved_id, principal=principal)
-    alerts.mark_seen(session, saved=saved, at=data.at if data is not None else None)
+    alerts.get_saved_search(session, saved_id=saved_id, principal=principal)
+    alerts.mark_seen(session, saved_id=saved_id, at=data.at if data is not None else None)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from catalog.schemas import CityRef, ListingSummary
 from core.schemas import StrictModel, partial_model
@@ -30,10 +30,38 @@ def slot_start(first_slot: str, slot_minutes: int, slot: int) -> str:
     return (start + timedelta(minutes=slot_minutes * slot)).strftime("%H:%M")
 
 
-def fits_in_a_day(first_slot: str, slot_minutes: int, slot_count: int) -> None:
-    start = datetime.combine(date.min, time.fromisoformat(first_slot))
-    if start + timedelta(minutes=slot_minutes * slot_count) - datetime.min > DAY:
-        raise ValueError("the meeting slots must end by midnight")
+def _span(first: str, minutes: int, count: int) -> tuple[int, int]:
+    """Minutes after midnight at which a run of slots starts and ends."""
+    start = time.fromisoformat(first)
+    begins = start.hour * 60 + start.minute
+    return begins, begins + minutes * count
+
+
+def check_programme(
+    *,
+    first_slot: str,
+    slot_minutes: int,
+    slot_count: int,
+    round_first: str,
+    round_minutes: int,
+    round_count: int,
+    held_on: date,
+    registration_deadline: date | None,
+) -> tuple[str, str] | None:
+    """What is wrong with a day's programme, as (field, reason), or None: the pitches and
+    the meeting rounds each end by midnight and do not overlap, and registration closes
+    by the day itself."""
+    pitches = _span(first_slot, slot_minutes, slot_count)
+    rounds = _span(round_first, round_minutes, round_count)
+    if pitches[1] > 24 * 60:
+        return "slot_count", "the pitch slots must end by midnight"
+    if rounds[1] > 24 * 60:
+        return "round_count", "the meeting rounds must end by midnight"
+    if pitches[0] < rounds[1] and rounds[0] < pitches[1]:
+        return "round_first", "the meeting rounds overlap the pitch slots"
+    if registration_deadline is not None and registration_deadline > held_on:
+        return "registration_deadline", "registration must close by the day of the event"
+    return None
 
 
 class EventCreate(StrictModel):
@@ -44,18 +72,35 @@ class EventCreate(StrictModel):
     venue_th: Venue = ""
     venue_en: Venue = ""
     held_on: date
-    first_slot: SlotTime = "13:00"
-    slot_minutes: SlotMinutes = 20
-    slot_count: SlotCount = 6
+    first_slot: SlotTime = Field(default="13:00", description="When the pitches start.")
+    slot_minutes: SlotMinutes = Field(default=20, description="Length of a pitch slot.")
+    slot_count: SlotCount = Field(default=6, description="How many listings may pitch.")
+    round_first: SlotTime = Field(default="15:00", description="When the meetings start.")
+    round_minutes: SlotMinutes = Field(default=20, description="Length of a meeting round.")
+    round_count: SlotCount = Field(default=6, description="How many meeting rounds.")
+    table_count: Annotated[int, Field(ge=1, le=500)] = Field(
+        default=10, description="Tables for one-to-one meetings, each round."
+    )
+    registration_deadline: date | None = None
     listings: ListingSlugs = Field(default=[], description="Published listings that pitch.")
     investors: ProfileIds = Field(
         default=[], description="Investor profiles: discoverable ones, or the organiser's own."
     )
 
-    @model_validator(mode="after")
-    def _slots_fit(self) -> Self:
-        fits_in_a_day(self.first_slot, self.slot_minutes, self.slot_count)
-        return self
+
+
+PROGRAMME = frozenset(
+    {
+        "first_slot",
+        "slot_minutes",
+        "slot_count",
+        "round_first",
+        "round_minutes",
+        "round_count",
+        "held_on",
+        "registration_deadline",
+    }
+)
 
 
 if TYPE_CHECKING:
@@ -98,6 +143,11 @@ class EventPublic(BaseModel):
     first_slot: str
     slot_minutes: int
     slot_count: int
+    round_first: str
+    round_minutes: int
+    round_count: int
+    table_count: int
+    registration_deadline: date | None
     listings: list[ListingSummary]
     investor_count: int
     meetings: list[MeetingPublic]

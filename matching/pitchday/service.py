@@ -28,13 +28,14 @@ from matching.models import InvestorProfile
 from matching.pitchday.models import EventInvestor, EventListing, Meeting, PitchEvent
 from matching.pitchday.scheduler import Pair, best_first, plan_meetings
 from matching.pitchday.schemas import (
+    PROGRAMME,
     EventCreate,
     EventPublic,
     EventUpdate,
     ListingShortlist,
     MeetingPublic,
     ShortlistEntry,
-    fits_in_a_day,
+    check_programme,
     slot_start,
 )
 from matching.ranking import component_scores, preferences
@@ -140,6 +141,7 @@ def create_event(session: Session, *, data: EventCreate, principal: Principal) -
         city_id=city.id or 0,
         **data.model_dump(exclude={"slug", "city", "listings", "investors"}),
     )
+    _check_programme(event)
     session.add(event)
     session.flush()
     _set_participants(session, event, principal, data.listings, data.investors)
@@ -163,8 +165,8 @@ def update_event(
     for name, value in changes.items():
         if name not in ("listings", "investors"):
             setattr(event, name, value)
-    _check_slots(event)
-    if {"first_slot", "slot_minutes", "slot_count"} & changes.keys():
+    _check_programme(event)
+    if {"round_first", "round_minutes", "round_count", "table_count"} & changes.keys():
         _clear_schedule(session, event)
     _set_participants(session, event, principal, changes.get("listings"), changes.get("investors"))
     session.add(event)
@@ -172,11 +174,11 @@ def update_event(
     return event
 
 
-def _check_slots(event: PitchEvent) -> None:
-    try:
-        fits_in_a_day(event.first_slot, event.slot_minutes, event.slot_count)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="slot_count") from exc
+def _check_programme(event: PitchEvent) -> None:
+    """The changed programme must hold together with what is stored."""
+    problem = check_programme(**{name: getattr(event, name) for name in PROGRAMME})
+    if problem is not None:
+        raise InvalidInput(problem[1], field=problem[0])
 
 
 def list_events(session: Session) -> list[PitchEvent]:
@@ -220,7 +222,7 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
     meetings = [
         MeetingPublic(
             slot=meeting.slot,
-            starts_at=slot_start(event.first_slot, event.slot_minutes, meeting.slot),
+            starts_at=slot_start(event.round_first, event.round_minutes, meeting.slot),
             listing_slug=slugs[meeting.listing_id],
             investor_profile_id=meeting.investor_profile_id
             if meeting.investor_profile_id in shown
@@ -250,6 +252,11 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
         first_slot=event.first_slot,
         slot_minutes=event.slot_minutes,
         slot_count=event.slot_count,
+        round_first=event.round_first,
+        round_minutes=event.round_minutes,
+        round_count=event.round_count,
+        table_count=event.table_count,
+        registration_deadline=event.registration_deadline,
         listings=listings,
         investor_count=len(profiles),
         meetings=meetings,
@@ -345,7 +352,7 @@ def build_schedule(
             investor_profile_id=pair.profile.id or 0,
             score=pair.score,
         )
-        for slot, pair in plan_meetings(pairs, event.slot_count)
+        for slot, pair in plan_meetings(pairs, event.round_count)
     )
     event.scheduled_at = utcnow()
     session.add(event)

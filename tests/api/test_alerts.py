@@ -153,6 +153,9 @@ async def test_bad_input_names_the_field(client: httpx.AsyncClient, world: World
         ({"name": "ok", "params": {"sector": "no-such-sector"}}, "params.sector"),
         ({"name": "ok", "params": {"capital_min": 10, "capital_max": 5}}, "params.capital_max"),
         ({"name": "ok", "params": {"colour": "red"}}, "params.colour"),
+        ({"name": "ok", "params": {"city": "atlantis"}}, "params.city"),
+        ({"name": "ok", "params": {"province": "99"}}, "params.province"),
+        ({"name": "ok", "params": {"smart_block": "nowhere"}}, "params.smart_block"),
         ({"name": "ok", "frequency": "hourly"}, "frequency"),
         ({"name": "ok", "min_score": 60}, "min_score"),  # kind search has no score
         ({"name": "ok", "kind": "matches"}, "profile_id"),

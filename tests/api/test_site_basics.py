@@ -157,7 +157,8 @@ async def test_the_cities_page_lists_every_city_with_its_facts(
 ) -> None:
     page = await published.get("/cities", params={"lang": "en"})
     assert page.status_code == 200
-    cities = dict(re.findall(r'data-slug="([a-z-]+)">(.*?)</li>', page.text, re.S))
+    cards = page.text.split('data-testid="city" data-slug="')[1:]
+    cities = {card.split('"', 1)[0]: card.split("</dl>", 1)[0] for card in cards}
     assert set(cities) == {"nakhon-sawan", "rayong"}
     nakhon_sawan = cities["nakhon-sawan"]
     assert '<a href="/cities/nakhon-sawan">Nakhon Sawan</a>' in nakhon_sawan

@@ -16,22 +16,24 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api.deps import Services
 from api.main import build_services, create_app
 from catalog.accounts.models import Person
+from catalog.models import Listing, Organisation
+from catalog.organisations import issue_key
 from catalog.schemas import ListingSummary, SearchParams
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import Database, make_engine, utcnow
 from core.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
-from core.jobs import Job
+from core.jobs import Job, TableJobQueue
 from core.mail import Mailer
 from core.principal import Principal, Role
 from core.settings import Settings
 from matching import alerts
-from matching.models import SavedSearch
-from matching.schemas import SavedSearchCreate, SavedSearchUpdate
+from matching.models import InvestorProfile, SavedSearch
+from matching.schemas import DigestFrequency, SavedSearchCreate, SavedSearchUpdate
 from tests.factories import World, auth, build_world, create_and_publish
 from tests.mail import Inbox, smtp_server
 
@@ -44,8 +46,6 @@ BASE = "https://citydeal.example"
 
 
 def _person(session: Session, email: str, organisation_slug: str = "siam-infra-fund") -> Principal:
-    from catalog.models import Organisation
-
     organisation = session.exec(
         select(Organisation).where(Organisation.slug == organisation_slug)
     ).one()
@@ -84,7 +84,7 @@ def test_a_stale_version_changes_nothing(session: Session, world: World) -> None
     alerts.update_saved_search(
         session,
         saved=saved,
-        data=SavedSearchUpdate(name="Renamed"),
+        data=SavedSearchUpdate.model_validate({"name": "Renamed"}),
         expected_version=1,
         threshold=55,
     )
@@ -93,7 +93,7 @@ def test_a_stale_version_changes_nothing(session: Session, world: World) -> None
         lambda: alerts.update_saved_search(
             session,
             saved=saved,
-            data=SavedSearchUpdate(name="Lost"),
+            data=SavedSearchUpdate.model_validate({"name": "Lost"}),
             expected_version=1,
             threshold=55,
         ),
@@ -113,8 +113,6 @@ def test_a_stale_version_changes_nothing(session: Session, world: World) -> None
 def test_a_profile_of_another_organisation_cannot_be_followed(
     session: Session, world: World
 ) -> None:
-    from matching.models import InvestorProfile
-
     profile = InvestorProfile(
         slug="theirs",
         organisation_id=_person(session, "x@fund.example").organisation_id,
@@ -303,8 +301,6 @@ async def _daily_search(
 
 
 def _publisher_key(database: Database) -> str:
-    from catalog.organisations import issue_key
-
     with database.writing() as session:
         return issue_key(session, organisation_slug="ns-dev", role=Role.publisher)[1]
 
@@ -364,7 +360,31 @@ async def test_two_processes_send_one_digest_then_none_when_nothing_is_new(
     assert await _work_at_once(processes) == 1
     assert len(mail.messages) == 1
     with database.reading() as session:
-        assert [job.status for job in session.exec(select(Job))] == ["done"] * 3
+        assert [job.status for job in session.exec(select(Job))] == ["done", "done"]
+
+
+async def test_of_two_processes_that_saw_a_digest_due_one_claims_it(
+    client: httpx.AsyncClient, processes: list[Services]
+) -> None:
+    """The race the conditional UPDATE settles: both read the digest as due, then both
+    try to claim it (on SQLite the write lock orders the claims; on PostgreSQL the row
+    lock does)."""
+    saved_id = await _daily_search(client, processes[0], name="Fish")
+    now = utcnow() + timedelta(days=1, minutes=10)
+    seen = []
+    for services in processes:
+        with services.database.reading() as session:
+            seen.append(alerts.due_digests(session, now=now))
+    assert [[due[0] for due in found] for found in seen] == [[saved_id], [saved_id]]
+    won = []
+    for services in processes:
+        with services.database.writing() as session:
+            won.append(
+                alerts.claim_digest(
+                    session, saved_id=saved_id, frequency=DigestFrequency.daily, now=now
+                )
+            )
+    assert won == [True, False]
 
 
 @pytest.mark.parametrize("who", ["unconfirmed", "disabled"])
@@ -411,3 +431,32 @@ def test_without_mail_no_digest_is_scheduled(scratch_database: str, tmp_path: Pa
     finally:
         services.search.close()
         _dispose(services)
+
+
+async def test_the_app_processes_check_for_digests_on_their_own(
+    client: httpx.AsyncClient, processes: list[Services], inbox: tuple[str, Inbox]
+) -> None:
+    """The lifespan's check (every ``digest_check_seconds``) and job runner, end to end."""
+    _, mail = inbox
+    services = processes[0]
+    saved_id = await _daily_search(client, services, name="Fish")
+    slug = await create_and_publish(client, _publisher_key(services.database), slug="fish-balls")
+    with services.database.writing() as session:  # as if a day had gone by
+        session.execute(
+            update(SavedSearch).values(last_digest_at=utcnow() - timedelta(days=1, minutes=30))
+        )
+        session.execute(update(Listing).values(published_at=utcnow() - timedelta(minutes=20)))
+    services.settings = services.settings.model_copy(
+        update={"digest_check_seconds": 0.05, "public_url": BASE}
+    )
+    assert isinstance(services.jobs, TableJobQueue)
+    services.jobs.poll_seconds = 0.05
+    app = create_app(services=services)
+    async with app.router.lifespan_context(app):
+        for _ in range(200):
+            if mail.messages:
+                break
+            await asyncio.sleep(0.05)
+    assert len(mail.messages) == 1
+    assert f"{BASE}/listings/{slug}" in mail.text_of()  # links to the public URL set
+    assert f"{BASE}/saved-searches/{saved_id}" in mail.text_of()

@@ -284,7 +284,8 @@ async def test_what_would_widen_the_list_is_proven(market: httpx.AsyncClient) ->
             continue
         wider = (await market.post("/v1/match", json=changed)).json()
         assert wider["count"] == body["count"] + widening["listings_gained"], widening
-        assert widening["th"] and widening["en"]
+        assert widening["th"]
+        assert widening["en"]
     assert all(
         "concession" not in w["change"] or "สัมปทาน" in w["th"] for w in widenings
     )

@@ -54,6 +54,8 @@ def _event(attendees: dict[str, int], **overrides: Any) -> dict[str, Any]:
         "first_slot": "13:00",
         "slot_minutes": 20,
         "slot_count": 2,
+        "round_first": "14:00",
+        "round_count": 2,
         "listings": [body["slug"] for body in reversed(MARKET_LISTINGS)],
         "investors": list(attendees.values()),
     } | overrides
@@ -105,7 +107,7 @@ async def test_organiser_plans_meetings_from_the_shortlist(
     # Nobody is in two meetings at once, and nobody exceeds the number of slots.
     assert max(Counter((m["slot"], m["listing_slug"]) for m in meetings).values()) == 1
     assert max(Counter((m["slot"], m["investor_profile_id"]) for m in meetings).values()) == 1
-    assert {m["starts_at"] for m in meetings} <= {"13:00", "13:20"}
+    assert {m["starts_at"] for m in meetings} <= {"14:00", "14:20"}
     # Every meeting is a shortlisted pair, at its shortlisted score.
     for m in meetings:
         assert scores[(m["listing_slug"], m["investor_profile_id"])] == m["score"]
@@ -122,7 +124,7 @@ async def test_private_investors_are_named_only_to_the_organiser(
     client: httpx.AsyncClient, world: World, attendees: dict[str, int]
 ) -> None:
     organiser = auth(world.organiser_key)
-    await client.post("/v1/events", json=_event(attendees, slot_count=3), headers=organiser)
+    await client.post("/v1/events", json=_event(attendees, round_count=3), headers=organiser)
     await client.post(
         "/v1/events/ns-pitch-day/schedule",
         json={"min_score": 0},
@@ -199,7 +201,11 @@ async def test_changing_who_takes_part_clears_the_schedule(
         ({"listings": ["fish-balls", "fish-balls"]}, "listings"),
         ({"investors": [999_999]}, "investors"),
         ({"city": "atlantis"}, "city"),
-        ({"first_slot": "23:00", "slot_minutes": 30, "slot_count": 4}, "body"),
+        ({"first_slot": "23:00", "slot_minutes": 30, "slot_count": 4}, "slot_count"),
+        ({"round_first": "13:20"}, "round_first"),
+        ({"round_first": "23:30", "round_count": 3}, "round_count"),
+        ({"table_count": 0}, "table_count"),
+        ({"registration_deadline": "2027-03-01"}, "registration_deadline"),
         ({"first_slot": "25:00"}, "first_slot"),
         ({"slot_count": 0}, "slot_count"),
     ],

@@ -149,7 +149,6 @@
           container.clientWidth
         )
       );
-      bounds.extend([city.lat, city.lon]);
     });
 
     var region = null;
