@@ -29,6 +29,7 @@ from api.routes.accounts import router as accounts_router
 from api.routes.alerts import router as alerts_router
 from api.routes.alerts import sources_for as alert_sources
 from api.routes.catalog import router as catalog_router
+from api.routes.event_day import router as event_day_router
 from api.routes.events import router as events_router
 from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
@@ -50,6 +51,7 @@ from core.procrastinate_queue import ProcrastinateJobQueue
 from core.settings import Settings, get_settings
 from matching import alerts
 from matching.matrix import MatrixStore
+from matching.pitchday import agenda_mail
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "portal" / "static"
@@ -90,6 +92,7 @@ def jobs_for(settings: Settings, database: Database) -> JobQueue:
     else:
         jobs = TableJobQueue(context, poll_seconds=settings.jobs_poll_seconds)
     account_mail.register_tasks(jobs)
+    agenda_mail.register_tasks(jobs)
     return jobs
 
 
@@ -242,6 +245,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(shortlist_router)
     app.include_router(money_router)
     app.include_router(events_router)
+    app.include_router(event_day_router)
     app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(HeadAsGet)  # HEAD wherever GET: one place for every route

@@ -197,8 +197,7 @@ MESSAGES: dict[str, str | Contextual] = {
         "the search until then"
     ),
     "ticket_range_reversed": N_(
-        "“To” is below “From”: the ticket range is left out of the search until you "
-        "correct it"
+        "“To” is below “From”: the ticket range is left out of the search until you correct it"
     ),
     # --- saved searches and their alerts
     "saved_search_created": N_(
@@ -235,6 +234,15 @@ MESSAGES: dict[str, str | Contextual] = {
         "%(passing)s published listings pass your hard limits; %(matching)s of them score "
         "enough to show as matches"
     ),
+    # --- the organiser's workplace
+    "rounds_overlap_pitches": N_("The meeting rounds overlap the pitch slots: start them later"),
+    "rounds_end_after_midnight": N_("The meeting rounds must end by midnight"),
+    "pitches_end_after_midnight": N_("The pitch slots must end by midnight"),
+    "deadline_after_the_day": N_("Registration must close by the day of the event"),
+    "event_changed_meanwhile": N_(
+        "Someone changed this pitch day while you were editing. What you typed is kept "
+        "below; check it and save again to replace their version."
+    ),
     # --- error pages, by the error's code
     "error_bad_request": N_("The request could not be understood."),
     "error_validation_error": N_(
@@ -261,4 +269,40 @@ MESSAGES: dict[str, str | Contextual] = {
     "shortlist_removed": N_("Taken off your shortlist"),
     "compare_count": N_("Choose 2 to 4 different listings to compare (%(given)s chosen)"),
     "compare_not_found": N_("This listing is not published, or no longer is"),
+    # --- the day of a pitch day: agendas, check-in, outcomes, figures
+    "agenda_column_round": N_("Round"),
+    "agenda_column_start": N_("Starts"),
+    "agenda_column_end": N_("Ends"),
+    "agenda_column_table": N_("Table"),
+    "agenda_column_with": N_("Meeting with"),
+    "agenda_column_outcome": N_("Outcome"),
+    "agenda_column_note": N_("Note"),
+    "investor_name_hidden": N_("Investor (name not shown)"),
+    "outcome_no-show": N_("No show"),
+    "outcome_met": N_("Met"),
+    "outcome_follow-up": N_("Follow-up agreed"),
+    "outcome_letter-of-intent": N_("Letter of intent"),
+    "outcome_too_early": N_("Outcomes are recorded from the day of the event"),
+    "outcome_saved": N_("Outcome saved"),
+    "outcome_lead_made": N_("Outcome saved: it is now a lead of the listing"),
+    "schedule_published": N_(
+        "The schedule is published: participants see their meetings in their agendas"
+    ),
+    "schedule_published_mailed": N_(
+        "The schedule is published, and %(num)s agenda e-mails are on their way"
+    ),
+    "schedule_nothing_planned": N_("Plan the meetings before publishing them"),
+    "feed_rotated": N_("A new calendar link is made: the old one no longer works"),
+    "no_shows_recorded": N_("Meetings marked no-show: %(num)s"),
+    "figures_column_group": N_("Group"),
+    "figures_column_name": N_("Name"),
+    "figures_column_planned": N_("Meetings planned"),
+    "figures_column_held": N_("Meetings held"),
+    "figures_column_no_shows": N_("No-shows"),
+    "figures_column_follow_ups": N_("Follow-ups agreed"),
+    "figures_column_letters_of_intent": N_("Letters of intent"),
+    "figures_column_unrecorded": N_("Not yet recorded"),
+    "figures_group_all": N_("All"),
+    "figures_group_city": N_("City"),
+    "figures_group_sector": N_("Sector"),
 }

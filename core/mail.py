@@ -21,10 +21,20 @@ SMTP_TIMEOUT_SECONDS = 15
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail: an agenda as ``text/calendar``, say."""
+
+    filename: str
+    content: bytes
+    content_type: str  # "maintype/subtype"
+
+
+@dataclass(frozen=True)
 class Mail:
     to: str
     subject: str
     text: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 class Mailer:
@@ -49,6 +59,11 @@ class Mailer:
         message["To"] = Address(addr_spec=mail.to)
         message["Subject"] = mail.subject
         message.set_content(mail.text)  # UTF-8: Thai as Thai
+        for attachment in mail.attachments:
+            maintype, subtype = attachment.content_type.split("/", 1)
+            message.add_attachment(
+                attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         return message
 
     def send(self, mail: Mail) -> None:

@@ -86,9 +86,9 @@ def ensure_may_edit_profile(principal: Principal, profile: InvestorProfile) -> N
         raise Forbidden("this profile belongs to another organisation", field="investor")
 
 
-def may_invite_profile(principal: Principal, profile: InvestorProfile) -> bool:
-    """An organiser invites discoverable profiles and its own."""
-    return profile.discoverable or principal.acts_for(profile.organisation_id)
+def may_invite_profile(session: Session, principal: Principal, profile: InvestorProfile) -> bool:
+    """An organiser invites the profiles anyone may find, and its own."""
+    return is_shown(session, profile) or principal.acts_for(profile.organisation_id)
 
 
 def may_name_at_event(
@@ -168,3 +168,49 @@ def ensure_own_saved_search(
 def may_follow_profile(principal: Principal, profile: InvestorProfile | None) -> bool:
     """A person follows the matches of their own organisation's profiles only."""
     return profile is not None and profile.organisation_id == principal.organisation_id
+
+
+# --- the day of a pitch day: agendas, check-in, outcomes ----------------------------------
+
+
+def names_investor_to(event: PitchEvent, profile: InvestorProfile, organisation_id: int) -> bool:
+    """Whether a participant of ``organisation_id`` (a listing's city, in its agenda, feed
+    and e-mail) sees the investor's name: as ``may_name_at_event`` names it."""
+    return profile.discoverable or organisation_id in (
+        event.organisation_id,
+        profile.organisation_id,
+    )
+
+
+def may_see_agenda(event: PitchEvent, principal: Principal | None, owner_id: int) -> bool:
+    """A participant's agenda is for its own organisation (the investor's, the listing's
+    publisher) and for the event's organiser."""
+    return principal is not None and (
+        principal.acts_for(owner_id) or may_organise(event, principal)
+    )
+
+
+def may_keep_agenda_feed(principal: Principal, owner_id: int) -> bool:
+    """The secret feed of an agenda is its participant's own (the organiser reads the
+    agenda, but never holds a participant's calendar link)."""
+    return principal.acts_for(owner_id)
+
+
+def ensure_may_keep_agenda_feed(principal: Principal, owner_id: int) -> None:
+    if not may_keep_agenda_feed(principal, owner_id):
+        raise Forbidden("only the participant's own people hold its calendar link", field="feed")
+
+
+def may_record_outcome(event: PitchEvent, principal: Principal | None, listing_owner: int) -> bool:
+    """The outcome of a meeting is recorded by the organiser and by the listing's publisher."""
+    return principal is not None and (
+        may_organise(event, principal)
+        or (principal.role is Role.publisher and principal.acts_for(listing_owner))
+    )
+
+
+def ensure_may_record_outcome(event: PitchEvent, principal: Principal, listing_owner: int) -> None:
+    if not may_record_outcome(event, principal, listing_owner):
+        raise Forbidden(
+            "outcomes are recorded by the organiser and the listing's publisher", field="meeting"
+        )

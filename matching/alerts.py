@@ -472,6 +472,9 @@ def schedule_digests(
     if jobs.context.mailer is None:
         return 0
     now = now or utcnow()
+    with database.reading() as session:  # most minutes nothing is due: take no write lock
+        if not due_digests(session, now=now):
+            return 0
     claimed = 0
     with database.writing() as session:
         for saved_id, frequency, since in due_digests(session, now=now):

@@ -220,6 +220,8 @@ def _refusal(exc: AppError) -> tuple[str, str]:
         return "name", "too_many_saved_searches"
     if exc.field == "profile_id":
         return "profile_id", "not_your_profile"
+    if exc.field and exc.field.startswith("params"):
+        return "params", "bad_value"  # the query the catalogue page sent
     return exc.field or "name", "bad_value"
 
 

@@ -1,5 +1,5 @@
-"""Pitch-day pages: the list, each event (with the organiser's shortlist and planning
-form), and the printable booklet."""
+"""Pitch-day pages: the list, and each event (with the organiser's shortlist and planning
+form); the booklet is in ``api.portal.booklet``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from api.deps import ScoringDep, SessionDep, StoreDep, writes
 from api.portal.rendering import PortalPrincipal, check_csrf, csrf_token, page, render
-from catalog import readmodel
 from core.errors import Unauthorized
 from core.principal import Principal, Role
 from matching.access import may_organise
@@ -90,15 +89,6 @@ def plan_meetings(
     return RedirectResponse(f"/events/{slug}?notice=scheduled", status_code=303)
 
 
-@router.get("/events/{slug}/booklet", response_class=HTMLResponse)
-@page()
-def event_booklet(
-    slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
-) -> HTMLResponse:
-    event = pitchday_service.get_event(session, slug=slug)
-    return _event_page(request, session, principal, event, "booklet.html")
-
-
 def _event_page(
     request: Request,
     session: Session,
@@ -107,8 +97,7 @@ def _event_page(
     template: str,
     extra: dict[str, Any] | None = None,
 ) -> HTMLResponse:
-    """The event's page, or its printable booklet: the same event, the booklet with each
-    listing in full."""
+    """The event's page (the booklet is ``api.portal.booklet``)."""
     public = pitchday_service.event_public(session, event, principal)
     context: dict[str, Any] = {
         "event": public,
@@ -117,7 +106,4 @@ def _event_page(
         "notice": request.query_params.get("notice"),
         "shortlist": None,
     } | (extra or {})
-    if template == "booklet.html":
-        ids = [listing.id for listing in public.listings]
-        context["listings"] = readmodel.listings_public(session, ids)
     return render(request, template, context, principal=principal)

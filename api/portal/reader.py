@@ -87,9 +87,11 @@ class Reader:
         return self.currency is not None and self.rate is None
 
     def currency_label(self, code: str) -> str:
-        """``US Dollar (USD)``, ``ดอลลาร์สหรัฐ (USD)``: for the selector."""
-        locale = "th_TH" if self.lang is Lang.th else "en"
-        return f"{get_currency_name(code, locale=locale)} ({code})"
+        """``US Dollar (USD)`` in English; ``ดอลลาร์สหรัฐ`` in Thai, whose names need no code
+        (and a Thai page shows no Latin words)."""
+        if self.lang is Lang.th:
+            return get_currency_name(code, locale="th_TH")
+        return f"{get_currency_name(code, locale='en')} ({code})"
 
     def indicative(self, low: float, high: float | None = None) -> Markup:
         """``≈ US$1.2M (indicative, at 35.50 THB per USD on 1 December 2026)`` beside a

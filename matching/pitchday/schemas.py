@@ -88,7 +88,6 @@ class EventCreate(StrictModel):
     )
 
 
-
 PROGRAMME = frozenset(
     {
         "first_slot",

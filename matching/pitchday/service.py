@@ -4,15 +4,16 @@ shortlist of good pairs and the one-to-one schedule built from it."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from catalog.geography import get_city
+from catalog.geography import get_city, region_of
 from catalog.models import Listing, Organisation
 from catalog.readmodel import city_refs, published_summaries
-from catalog.taxonomy import ListingStatus
+from catalog.taxonomy import SECTOR_PARENT, ListingStatus, Sector, sector_family_down
 from core.db import claim_version, unique_slug, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.principal import Principal
@@ -22,11 +23,12 @@ from matching.access import (
     ensure_organiser,
     may_invite_profile,
     may_name_at_event,
+    shown_to_publishers,
 )
 from matching.matrix import listing_rows
 from matching.models import InvestorProfile
 from matching.pitchday.models import EventInvestor, EventListing, Meeting, PitchEvent
-from matching.pitchday.scheduler import Pair, best_first, plan_meetings
+from matching.pitchday.scheduler import Candidate, Problem, round_robin_baseline
 from matching.pitchday.schemas import (
     PROGRAMME,
     EventCreate,
@@ -88,7 +90,7 @@ def _attending_profiles(
     found = {
         profile.id: profile
         for profile in session.exec(select(InvestorProfile).where(col(InvestorProfile.id).in_(ids)))
-        if may_invite_profile(principal, profile)
+        if may_invite_profile(session, principal, profile)
     }
     return _in_order(found, ids, field="investors", missing="no investor profile {} you may invite")
 
@@ -268,6 +270,21 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
 # --- shortlist and schedule ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Pair:
+    """A listing and an attending investor worth meeting, as the shortlist shows them."""
+
+    listing_id: int
+    listing_slug: str
+    profile: InvestorProfile
+    score: float
+    entry: ShortlistEntry
+
+
+def best_first(pairs: Sequence[Pair]) -> list[Pair]:
+    return sorted(pairs, key=lambda p: (-p.score, p.listing_id, p.profile.id or 0))
+
+
 def _pairs(
     session: Session,
     participants: tuple[list[int], list[InvestorProfile]],
@@ -344,17 +361,84 @@ def build_schedule(
     _clear_schedule(session, event)
     session.flush()
     pairs = _pairs(session, _participants(session, event), catalogue, settings, min_score)
+    problem = Problem(
+        event.round_count,
+        event.table_count,
+        [Candidate(p.listing_id, p.profile.id or 0, "proposal", p.score) for p in pairs],
+    )
     session.add_all(
         Meeting(
             event_id=event.id or 0,
-            slot=slot,
-            listing_id=pair.listing_id,
-            investor_profile_id=pair.profile.id or 0,
-            score=pair.score,
+            slot=placed.round,
+            listing_id=placed.candidate.listing,
+            investor_profile_id=placed.candidate.investor,
+            score=placed.candidate.score,
+            table_no=placed.table,
+            source=placed.candidate.source,
         )
-        for slot, pair in plan_meetings(pairs, event.round_count)
+        for placed in round_robin_baseline(problem).placed
     )
     event.scheduled_at = utcnow()
     session.add(event)
     session.flush()
     return event
+
+
+# --- whom an organiser may invite ---------------------------------------------------------
+
+
+def invitable_profiles(
+    session: Session,
+    *,
+    principal: Principal,
+    sector: str | None = None,
+    province: str | None = None,
+    ticket_thb: int | None = None,
+    limit: int = 200,
+) -> list[InvestorProfile]:
+    """Profiles the organiser may invite (discoverable ones of verified organisations,
+    and its own) that would consider ``sector``, ``province`` and an investment of
+    ``ticket_thb``; a profile that names none of these considers any."""
+    ensure_organiser(principal)
+    own = col(InvestorProfile.organisation_id) == principal.organisation_id
+    found = []
+    for profile in session.exec(
+        select(InvestorProfile)
+        .where(or_(shown_to_publishers(), own))
+        .order_by(col(InvestorProfile.name), col(InvestorProfile.id))
+    ):
+        if sector and profile.sectors and not _considers_sector(profile, sector):
+            continue
+        if province and not _considers_province(profile, province):
+            continue
+        if ticket_thb is not None and not (
+            profile.ticket_min_thb <= ticket_thb <= profile.ticket_max_thb
+        ):
+            continue
+        found.append(profile)
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _considers_sector(profile: InvestorProfile, sector: str) -> bool:
+    family = {s.value for s in sector_family_down(Sector(sector))}
+    parent = SECTOR_PARENT.get(Sector(sector))
+    chosen = set(profile.sectors)
+    return bool(chosen & family) or (parent is not None and parent.value in chosen)
+
+
+def _considers_province(profile: InvestorProfile, province: str) -> bool:
+    if not profile.provinces and not profile.regions:
+        return True
+    return province in profile.provinces or region_of(province) in profile.regions
+
+
+def attending_profile_ids(session: Session, event: PitchEvent) -> list[int]:
+    return list(
+        session.exec(
+            select(EventInvestor.investor_profile_id)
+            .where(EventInvestor.event_id == event.id)
+            .order_by(col(EventInvestor.position))
+        )
+    )

@@ -210,7 +210,7 @@ async def test_without_a_rate_the_selector_says_so(client: httpx.AsyncClient, wo
     assert 'data-testid="indicative"' not in page.text
     assert "No rate for Euro (EUR) has been set yet" in page.text
     page = await client.get(f"/listings/{slug}", params={"lang": "th"})
-    assert "ยังไม่ได้กำหนดอัตราแลกเปลี่ยนสำหรับ ยูโร (EUR)" in page.text
+    assert "ยังไม่ได้กำหนดอัตราแลกเปลี่ยนสำหรับ ยูโร จึงแสดงจำนวนเงินเป็นบาทเท่านั้น" in page.text
     assert 'value="EUR" selected' in page.text
     # An unknown currency means baht only, quietly.
     page = await client.get(f"/listings/{slug}", params={"cur": "XYZ"})

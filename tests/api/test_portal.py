@@ -204,7 +204,7 @@ async def test_investor_sees_its_fit_on_a_pitch_page(
     await published.post("/v1/investors", json=profile_payload(), headers=auth(world.investor_key))
     signed_in = await _sign_in(published, world.investor_key)
     assert signed_in.status_code == 303
-    assert signed_in.headers["location"] == "/"  # not the publishers' dashboard
+    assert signed_in.headers["location"] == "/investor"  # its own home, not the dashboard
     page = await published.get("/listings/fish-ball-factory?lang=en")
     assert 'data-testid="fit"' in page.text
     assert "Lanna Food Ventures" in page.text

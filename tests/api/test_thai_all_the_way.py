@@ -57,8 +57,9 @@ class _Visible(HTMLParser):
         hides = tag in ("script", "style", "code") or any(
             k == "data-verbatim" or (k == "lang" and v == "en") for k, v in attrs
         )
-        if tag not in VOID:
-            self._stack.append((tag, hides))
+        if tag in VOID:
+            return  # no content of its own to hide, and no end tag to unhide at
+        self._stack.append((tag, hides))
         if hides:
             self._hidden += 1
 

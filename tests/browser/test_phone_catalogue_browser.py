@@ -55,7 +55,6 @@ def test_the_first_result_is_above_the_fold_on_a_phone(
 ) -> None:
     phone.goto(f"{live['base']}/?lang={lang}")
     top = first_result_top(phone)
-    print(f"first result at {top:.0f} px on a 390 x 844 screen ({lang})")  # for the record
     assert first_title_bottom(phone) <= PHONE["height"], f"first result starts at {top:.0f} px"
     assert not phone.locator("#sort").is_visible()  # folded away
     assert not phone.locator('a[data-facet="kind"]').first.is_visible()
@@ -127,8 +126,8 @@ def test_a_ticket_range_in_reverse_is_explained_and_the_results_stay(
     error = phone.locator('[data-testid="capital_max-error"]')
     assert error.is_visible()  # the control opened by itself to show it
     box = error.bounding_box()
-    print(f"the ticket range's error ends at {box['y'] + box['height']:.0f} px ({lang})")
-    assert box["y"] + box["height"] <= PHONE["height"]  # seen without scrolling
+    bottom = box["y"] + box["height"]
+    assert bottom <= PHONE["height"], f"the error ends at {bottom:.0f} px"  # seen at once
     expected = "ค่า “ถึง” น้อยกว่าค่า “ตั้งแต่”" if lang == "th" else "“To” is below “From”"
     assert expected in error.inner_text()
     assert phone.locator("#capital_max").get_attribute("aria-describedby") == error.get_attribute(

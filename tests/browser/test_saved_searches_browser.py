@@ -33,6 +33,7 @@ def test_saving_a_search_and_reading_it(
     page.goto(f"{base}/?q=ลูกชิ้น&lang={lang}")
     shot(page, f"saved-{lang}-{width}-catalogue")
     name = f"Fish balls {lang} {width}"
+    page.locator("details.save-search summary").click()  # folded until opened
     page.fill("#save-search-name", name)
     page.locator("[data-testid=save-search] button[type=submit]").click()
     page.wait_for_url("**/saved-searches?notice=saved_search_created*")
