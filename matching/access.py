@@ -13,7 +13,7 @@ from catalog.models import Organisation
 from core.errors import Forbidden, NotFound
 from core.principal import Principal, Role
 from matching.models import InvestorProfile, SavedSearch
-from matching.pitchday.models import EventInvestor, PitchEvent
+from matching.pitchday.models import EventInvestor, MeetingRequest, PitchEvent
 
 PROFILE_KEEPERS = (Role.investor, Role.organiser)  # and admins
 ORGANISERS = (Role.organiser,)  # and admins
@@ -214,3 +214,53 @@ def ensure_may_record_outcome(event: PitchEvent, principal: Principal, listing_o
         raise Forbidden(
             "outcomes are recorded by the organiser and the listing's publisher", field="meeting"
         )
+
+
+# --- meetings people ask for: availability, requests, proposals ---------------------------
+
+
+def speaks_for(principal: Principal, owner_id: int) -> bool:
+    """A side of a meeting (an attending investor profile, a listing at the event) is
+    spoken for by its own organisation's people and keys only: not by an admin, who would
+    otherwise speak for both sides of every request."""
+    return principal.organisation_id == owner_id
+
+
+def may_answer_request(
+    principal: Principal, requested_by: str, *, investor_owner: int, listing_owner: int
+) -> bool:
+    """A request is accepted or declined by the side that did not send it; a pair the
+    organiser proposed, by either side."""
+    if requested_by == "investor":
+        return speaks_for(principal, listing_owner)
+    if requested_by == "listing":
+        return speaks_for(principal, investor_owner)
+    return speaks_for(principal, listing_owner) or speaks_for(principal, investor_owner)
+
+
+def ensure_may_answer_request(
+    principal: Principal,
+    request: MeetingRequest,
+    *,
+    investor_owner: int,
+    listing_owner: int,
+) -> None:
+    """The sender is told why not; anyone else learns nothing (ids are sequential)."""
+    if may_answer_request(
+        principal, request.requested_by, investor_owner=investor_owner, listing_owner=listing_owner
+    ):
+        return
+    sender = investor_owner if request.requested_by == "investor" else listing_owner
+    if request.requested_by != "proposal" and speaks_for(principal, sender):
+        raise Forbidden(
+            "you sent this request: only the other side accepts or declines it", field="request"
+        )
+    raise NotFound(f"no meeting request {request.id}", field="request")
+
+
+def names_requester(
+    event: PitchEvent, profile: InvestorProfile, principal: Principal, requested_by: str
+) -> bool:
+    """An investor who is not discoverable is named on a request it sent itself (asking
+    is showing oneself), and as ``may_name_at_event`` says."""
+    return requested_by == "investor" or may_name_at_event(event, profile, principal)

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import accounts, booklet, events, public, publisher, signin
+from api.portal import accounts, booklet, event_day, events, public, publisher, signin
 from api.portal import alerts as alert_pages
 from api.portal import investor as investor_pages
-from api.portal import organiser as organiser_pages
 from api.portal import money as money_pages
+from api.portal import organiser as organiser_pages
 from api.portal import shortlist as shortlist_pages
 from api.portal.rendering import render_error
 
 router = APIRouter(include_in_schema=False)
 for module in (public, organiser_pages, events, signin, accounts, publisher):
     router.include_router(module.router)
-for module in (shortlist_pages, money_pages, alert_pages, investor_pages, booklet):
+for module in (shortlist_pages, money_pages, alert_pages, investor_pages, booklet, event_day):
     router.include_router(module.router)
 
 __all__ = ["render_error", "router"]

@@ -6,13 +6,16 @@ evidence its checkpoints link to."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api import i18n
 from api.deps import JobsDep, SessionDep, SettingsDep, services_of, writes
@@ -21,10 +24,11 @@ from api.portal.rendering import PortalPrincipal, check_csrf, csrf_token, page, 
 from api.routes.alerts import public_base
 from api.routes.event_day import CSV, ICALENDAR, agenda_csv, attachment, figures_csv
 from catalog import readmodel
-from core.errors import AppError, Conflict, NotFound, PreconditionFailed, Unauthorized
-from core.formatting import bangkok_date
-from core.principal import Principal
+from catalog.models import Listing
 from core.db import utcnow
+from core.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
+from core.formatting import BANGKOK, bangkok_date
+from core.principal import Principal
 from matching.access import (
     ensure_may_organise,
     may_keep_agenda_feed,
@@ -92,6 +96,7 @@ def _agenda_page(
     outcome_form: dict[str, Any] | None = None,
     publish_error: str | None = None,
     status_code: int = 200,
+    make_feed: bool = True,
 ) -> HTMLResponse:
     choices, participant = _chosen(session, event, principal, who)
     organiser = may_organise(event, principal)
@@ -118,11 +123,12 @@ def _agenda_page(
             and may_record_outcome(event, principal, participant.owner_id)
         )
         if may_keep_agenda_feed(principal, participant.owner_id):
-            token = agenda.stored_token(
-                session, event.id or 0, participant.party, participant.id
-            ) or _feed_token(request, event, participant)
-            context["feed_url"] = agenda.feed_url(base_url, token)
-            context["webcal"] = "webcal://" + context["feed_url"].split("://", 1)[1]
+            token = agenda.stored_token(session, event.id or 0, participant.party, participant.id)
+            if token is None and make_feed:
+                token = _feed_token(request, event, participant)
+            if token is not None:
+                context["feed_url"] = agenda.feed_url(base_url, token)
+                context["webcal"] = "webcal://" + context["feed_url"].split("://", 1)[1]
     return render(request, "agenda.html", context, status_code=status_code, principal=principal)
 
 
@@ -150,9 +156,7 @@ def _one_agenda(
     request: Request, session: Session, principal: Principal | None, slug: str
 ) -> tuple[PitchEvent, agenda.Participant, Any]:
     event = pitchday_service.get_event(session, slug=slug)
-    _, participant = _chosen(
-        session, event, _signed_in(principal), request.query_params.get("who")
-    )
+    _, participant = _chosen(session, event, _signed_in(principal), request.query_params.get("who"))
     if participant is None:
         raise NotFound("you have no agenda at this event", field="participant")
     return event, participant, agenda.agenda_for(session, event, participant, principal)
@@ -169,9 +173,7 @@ def agenda_calendar_file(
 ) -> Response:
     event, participant, found = _one_agenda(request, session, principal, slug)
     body = agenda.agenda_ics(found, base_url=public_base(request, settings), event_id=event.id or 0)
-    return Response(
-        body, media_type=ICALENDAR, headers=attachment(f"{slug}-{participant.ref}.ics")
-    )
+    return Response(body, media_type=ICALENDAR, headers=attachment(f"{slug}-{participant.ref}.ics"))
 
 
 @router.get("/events/{slug}/agenda.csv", response_model=None)
@@ -240,9 +242,7 @@ def publish_schedule(
         )
     except (Conflict, PreconditionFailed) as exc:
         code = (
-            "schedule_nothing_planned"
-            if isinstance(exc, Conflict)
-            else "error_precondition_failed"
+            "schedule_nothing_planned" if isinstance(exc, Conflict) else "error_precondition_failed"
         )
         session.expire(event)
         raise Rejected(
@@ -255,6 +255,7 @@ def publish_schedule(
                 who or None,
                 publish_error=code,
                 status_code=exc.status_code,
+                make_feed=False,  # this request holds the write lock: no second writer now
             )
         ) from exc
     notice = {"notice": "schedule_published_mailed", "num": queued} if queued else {}
@@ -303,6 +304,7 @@ def record_outcome(
                 who or None,
                 outcome_form=form | {"errors": errors},
                 status_code=422,
+                make_feed=False,  # this request holds the write lock: no second writer now
             )
         )
     made = done.lead is not None and done.lead.created
@@ -315,6 +317,10 @@ def record_outcome(
 
 
 # --- check-in -----------------------------------------------------------------------------
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(BANGKOK).strftime("%H:%M")
 
 
 def _matches(participant: agenda.Participant, words: str) -> bool:
@@ -345,6 +351,7 @@ def check_in_page(
             "listings": [p for p in shown if p.party is Party.listing],
             "csrf": csrf_token(request),
             "day_has_come": bangkok_date(utcnow()) >= event.held_on,
+            "clock": _clock,
             **_notice(request),
         },
         principal=signed_in,
@@ -443,4 +450,32 @@ def listing_pitch_days(
     )
 
 
-__all__ = ["AppError", "router"]
+@dataclass(frozen=True)
+class Evidence:
+    """A checkpoint's pitch-day evidence: the meetings in numbers, and the page to link."""
+
+    record: outcomes.PitchRecord
+    url: str
+
+
+def checkpoint_evidence(
+    request: Request, session: Session, checkpoints: Iterable[tuple[str, int, date]]
+) -> dict[tuple[str, int], Evidence]:
+    """For checkpoints (listing slug, months, due date), the pitch-day meetings recorded
+    by each due date, with the absolute link offered as its evidence; a checkpoint with
+    none is left out."""
+    wanted: dict[str, list[tuple[int, date]]] = {}
+    for slug, months, due_on in checkpoints:
+        wanted.setdefault(slug, []).append((months, due_on))
+    if not wanted:
+        return {}
+    ids = dict(session.exec(select(Listing.slug, Listing.id).where(col(Listing.slug).in_(wanted))))
+    base = public_base(request, services_of(request).settings)
+    found = {}
+    for slug, due_dates in wanted.items():
+        records = outcomes.checkpoint_evidence(
+            session, listing_id=ids.get(slug) or 0, due_dates=due_dates
+        )
+        for months, record in records.items():
+            found[(slug, months)] = Evidence(record, f"{base}/listings/{slug}/pitch-days")
+    return found

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import ScoringDep, SessionDep, StoreDep, writes
+from api.deps import JobsDep, ScoringDep, SessionDep, SettingsDep, StoreDep, writes
 from api.portal.rendering import PortalPrincipal, check_csrf, csrf_token, page, render
+from api.routes.alerts import public_base
 from core.errors import Unauthorized
 from core.principal import Principal, Role
 from matching.access import may_organise
+from matching.pitchday import agenda_mail
 from matching.pitchday import service as pitchday_service
 from matching.pitchday.models import PitchEvent
 from matching.pitchday.schemas import DEFAULT_MIN_SCORE, slot_start
@@ -72,20 +74,25 @@ def plan_meetings(
     settings: ScoringDep,
     csrf_token: Annotated[str, Form(max_length=100)],
     version: Annotated[int, Form(ge=1)],
+    jobs: JobsDep,
+    app_settings: SettingsDep,
     min_score: Annotated[float, Form(ge=0, le=100)] = DEFAULT_MIN_SCORE,
 ) -> Response:
     check_csrf(request, csrf_token)
     if principal is None:
         raise Unauthorized("sign in with an organiser key", field="session")
-    pitchday_service.build_schedule(
-        session,
-        event=pitchday_service.get_event(session, slug=slug),
-        principal=principal,
-        expected_version=version,
-        catalogue=store.matrix(session),
-        settings=settings,
-        min_score=min_score,
-    )
+    event = pitchday_service.get_event(session, slug=slug)
+    base = public_base(request, app_settings)
+    with agenda_mail.mailing_changes(session, event, jobs=jobs, base_url=base):
+        pitchday_service.build_schedule(
+            session,
+            event=event,
+            principal=principal,
+            expected_version=version,
+            catalogue=store.matrix(session),
+            settings=settings,
+            min_score=min_score,
+        )
     return RedirectResponse(f"/events/{slug}?notice=scheduled", status_code=303)
 
 

@@ -27,6 +27,7 @@ from api.deps import (
 )
 from api.i18n import Lang
 from api.portal import investor as investor_pages
+from api.portal.event_day import checkpoint_evidence
 from api.portal.maps import map_view
 from api.portal.rendering import PortalPrincipal, facets, page, render
 from catalog import browse, geography, maps, readmodel
@@ -192,6 +193,9 @@ def pitch_page(
             ),
             "fit": _investor_fit(session, slug, principal, store, settings),
             "my_interest": investor_pages.interest_on(session, principal, listing.id),
+            "pitch_evidence": checkpoint_evidence(
+                request, session, [(listing.slug, c.months, c.due_on) for c in listing.checkpoints]
+            ),
             "place_map": map_view(
                 maps.mapped_cities(session, [listing.id], boundaries=True),
                 i18n.choose_language(request),

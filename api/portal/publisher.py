@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api import i18n
 from api.deps import ScoringDep, SessionDep, StoreDep, writes
 from api.errors import Rejected
+from api.portal.event_day import checkpoint_evidence
 from api.portal.listing_form import (
     GROUPS,
     PARTS,
@@ -81,6 +82,7 @@ def _dashboard(
         for lead in matching_service.list_leads(session, principal=principal)
     ]
     today = bangkok_date(utcnow())
+    due = browse.due_checkpoints(session, principal=principal, today=today)
     return render(
         request,
         "dashboard.html",
@@ -88,7 +90,10 @@ def _dashboard(
             **_audience(session, every_own_id(session, principal)),
             "listings": readmodel.listings_public(session, ids),
             "leads": leads,
-            "due": browse.due_checkpoints(session, principal=principal, today=today),
+            "due": due,
+            "pitch_evidence": checkpoint_evidence(
+                request, session, [(c.slug, c.months, c.due_on) for c in due]
+            ),
             "lead_statuses": list(LeadStatus),
             "reportable": REPORTABLE,
             "report": report or {},
@@ -294,6 +299,9 @@ def _checkpoints_page(
         {
             "listing": stored,
             "checkpoints": checkpoints,
+            "pitch_evidence": checkpoint_evidence(
+                request, session, [(stored.slug, c.months, c.due_on) for c in stored.checkpoints]
+            ),
             "today": today,
             "reportable": REPORTABLE,
             "report": report or {},

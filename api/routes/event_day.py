@@ -349,7 +349,9 @@ def check_in(
 
 @router.post("/v1/events/{slug}/no-shows", responses=error_responses(401, 403, 404, 409))
 @writes
-def record_no_shows(slug: EventSlug, session: SessionDep, principal: PrincipalDep) -> NoShowsRecorded:
+def record_no_shows(
+    slug: EventSlug, session: SessionDep, principal: PrincipalDep
+) -> NoShowsRecorded:
     """Mark no-show every meeting without an outcome whose investor or listing has not
     checked in (from the day of the event on)."""
     event = pitchday_service.get_event(session, slug=slug)

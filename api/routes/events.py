@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from api.deps import (
     IfMatchDep,
+    JobsDep,
     OptionalPrincipalDep,
     PrincipalDep,
     ScoringDep,
     SessionDep,
+    SettingsDep,
     etag,
     writes,
 )
 from api.errors import error_responses
+from api.routes.alerts import public_base
 from api.routes.matching import CatalogueDep
 from core.text import Slug
-from matching.pitchday import service
+from matching.pitchday import agenda_mail, service
 from matching.pitchday.schemas import (
     DEFAULT_MIN_SCORE,
     EventCreate,
     EventPublic,
     EventsPublic,
     EventUpdate,
-    ScheduleRequest,
     Shortlist,
 )
 
@@ -72,16 +74,23 @@ def update_event(
     principal: PrincipalDep,
     expected_version: IfMatchDep,
     response: Response,
+    request: Request,
+    jobs: JobsDep,
+    settings: SettingsDep,
 ) -> EventPublic:
     """Change your event (`If-Match` required); changing the slots or who takes part
-    clears the schedule."""
-    event = service.update_event(
-        session,
-        event=service.get_event(session, slug=slug),
-        data=data,
-        expected_version=expected_version,
-        principal=principal,
-    )
+    clears the schedule. Once the schedule is published, participants whose agenda the
+    change alters get it again by e-mail."""
+    event = service.get_event(session, slug=slug)
+    base = public_base(request, settings)
+    with agenda_mail.mailing_changes(session, event, jobs=jobs, base_url=base):
+        event = service.update_event(
+            session,
+            event=event,
+            data=data,
+            expected_version=expected_version,
+            principal=principal,
+        )
     response.headers["ETag"] = etag(event.version)
     return service.event_public(session, event, principal)
 
@@ -105,30 +114,3 @@ def get_shortlist(
         min_score=min_score,
     )
     return Shortlist(min_score=min_score, data=data)
-
-
-@router.post("/{slug}/schedule", responses=error_responses(401, 403, 404, 412, 422, 428))
-@writes
-def schedule_meetings(
-    slug: EventSlug,
-    request: ScheduleRequest,
-    session: SessionDep,
-    principal: PrincipalDep,
-    expected_version: IfMatchDep,
-    catalogue: CatalogueDep,
-    settings: ScoringDep,
-    response: Response,
-) -> EventPublic:
-    """Plan the one-to-one meetings from the shortlist, replacing any earlier plan
-    (`If-Match` required: the plan is a change to the event)."""
-    event = service.build_schedule(
-        session,
-        event=service.get_event(session, slug=slug),
-        principal=principal,
-        expected_version=expected_version,
-        catalogue=catalogue,
-        settings=settings,
-        min_score=request.min_score,
-    )
-    response.headers["ETag"] = etag(event.version)
-    return service.event_public(session, event, principal)

@@ -128,6 +128,8 @@ class MeetingPublic(BaseModel):
     )
     investor_name: str | None
     score: float
+    table_no: int | None = Field(default=None, description="The table, from 1.")
+    source: str = Field(default="proposal", description="mutual, request or proposal.")
 
 
 class EventPublic(BaseModel):

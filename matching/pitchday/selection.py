@@ -75,14 +75,14 @@ class Rules:
 class Solution:
     chosen: tuple[int, ...]  # listing ids, ascending
     objective: float  # total fit of the chosen listings
-    bound: float  # the solver's upper bound on the total fit (dual bound)
+    bound: float  # the solver's bound: no plan as good on the rules has more fit
     kind_wanted: dict[str, int]  # the kind minimum, as far as the pool has listings
     kind_shortfall: dict[str, int]
     coverage_wanted: npt.NDArray[np.int64]  # per investor: min(k, matches in the pool)
     coverage_shortfall: npt.NDArray[np.int64]  # per investor
-    shortfall_bound: float  # the solver's lower bound on the weighted shortfall
     optimal: bool
     nodes: int
+    solves: int
     seconds: float
     caps_raised: dict[str, list[Hashable]] = field(default_factory=dict)
 
@@ -96,49 +96,144 @@ def fit_matrix(scores: npt.ArrayLike, passed: npt.ArrayLike, threshold: float) -
     return fit
 
 
-def _group_rows(
-    keys: Sequence[Hashable], cap: int | None, pinned: BoolArray
-) -> tuple[list[list[int]], list[int], list[Hashable]]:
-    """Members and limits of each group larger than ``cap``; the groups whose pins alone
-    exceed it (their limit is the pinned count)."""
-    if cap is None:
-        return [], [], []
-    members: dict[Hashable, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        members[key].append(i)
-    rows, limits, raised = [], [], []
-    for key, group in members.items():
-        if len(group) <= cap:
-            continue
-        pins = int(pinned[group].sum())
-        rows.append(group)
-        limits.append(max(cap, pins))
-        if pins > cap:
-            raised.append(key)
-    return rows, limits, raised
-
-
 def _indicator(rows: Sequence[Sequence[int]], n: int) -> sparse.csr_matrix:
     indptr = np.cumsum([0, *(len(r) for r in rows)])
     indices = np.fromiter((i for r in rows for i in r), dtype=np.int64, count=int(indptr[-1]))
     return sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(rows), n))
 
 
-def _solve(
-    c: FloatArray, integrality: FloatArray, bounds: Bounds, constraints: list[LinearConstraint]
-) -> tuple[FloatArray | None, float, bool, int]:
-    """(x, dual bound, optimal, nodes) of one HiGHS solve, minimising ``c @ x``."""
-    result = milp(
-        c,
-        integrality=integrality,
-        bounds=bounds,
-        constraints=constraints,
-        options={"node_limit": NODE_LIMIT, "mip_rel_gap": 0.0},
-    )
-    x = None if result.x is None else np.asarray(result.x, dtype=np.float64)
-    dual = getattr(result, "mip_dual_bound", None)
-    bound = float(dual) if dual is not None and np.isfinite(dual) else float(result.fun or 0.0)
-    return x, bound, result.status == 0, int(getattr(result, "mip_node_count", 0) or 0)
+@dataclass
+class _Outcome:
+    chosen: BoolArray
+    dual_bound: float  # of the minimisation solved
+    optimal: bool
+    nodes: int
+
+
+class _Model:
+    """The rules over one binary per candidate (in listing-id order), with shortfall
+    variables for the kind minimums and for the coverage of the investors ``active``."""
+
+    def __init__(self, pool: Sequence[Candidate], matches: BoolArray, rules: Rules) -> None:
+        self.pool, self.matches, self.n = pool, matches, len(pool)
+        self.pinned = np.array([c.pinned for c in pool], dtype=np.bool_)
+        if self.pinned.sum() > rules.slots:
+            raise ValueError("more pinned listings than pitch slots")
+        self.slots = min(rules.slots, self.n)
+        self.kind_wanted = {
+            kind: min(rules.min_per_kind, sum(c.kind == kind for c in pool)) for kind in KINDS
+        }
+        self.kinds = [kind for kind in KINDS if self.kind_wanted[kind] > 0]
+        self.coverage_wanted = np.minimum(
+            np.minimum(rules.min_per_investor, matches.sum(axis=0)), self.slots
+        ).astype(np.int64)
+        self.caps_raised: dict[str, list[Hashable]] = {}
+        rows: list[list[int]] = []
+        limits: list[int] = []
+        for name, keys, cap in (
+            ("city", [c.city for c in pool], rules.max_per_city),
+            ("publisher", [c.publisher for c in pool], rules.max_per_publisher),
+        ):
+            if cap is None:
+                continue
+            members: dict[Hashable, list[int]] = defaultdict(list)
+            for i, key in enumerate(keys):
+                members[key].append(i)
+            for key, group in members.items():
+                if len(group) <= cap:
+                    continue
+                pins = int(self.pinned[group].sum())
+                rows.append(group)
+                limits.append(max(cap, pins))  # pins are always in, even past the quota
+                if pins > cap:
+                    self.caps_raised.setdefault(name, []).append(key)
+        self.quotas = (_indicator([list(range(self.n)), *rows], self.n), [self.slots, *limits])
+        self.by_kind = _indicator(
+            [[i for i, c in enumerate(pool) if c.kind == kind] for kind in self.kinds], self.n
+        )
+
+    def solve(
+        self,
+        x_cost: FloatArray,
+        *,
+        active: Sequence[int] = (),
+        s_cost: float = 0.0,
+        u_cost: float = 0.0,
+        kind_shortfall_at_most: int | None = None,
+    ) -> _Outcome:
+        """Minimise ``x_cost @ x + s_cost * sum(s) + u_cost * sum(u)`` under the rules."""
+        n, n_s, n_u = self.n, len(active), len(self.kinds)
+        zeros = sparse.csr_matrix
+
+        def over(x: sparse.spmatrix, s: sparse.spmatrix, u: sparse.spmatrix) -> sparse.spmatrix:
+            return sparse.hstack([x, s, u])
+
+        quota_rows, quota_limits = self.quotas
+        blocks = [over(quota_rows, zeros((quota_rows.shape[0], n_s)), zeros((quota_rows.shape[0], n_u)))]
+        lower: list[float] = [0.0] * quota_rows.shape[0]
+        upper: list[float] = [float(v) for v in quota_limits]
+        if n_u:
+            blocks.append(over(self.by_kind, zeros((n_u, n_s)), sparse.identity(n_u)))
+            lower += [float(self.kind_wanted[k]) for k in self.kinds]
+            upper += [np.inf] * n_u
+            if kind_shortfall_at_most is not None:
+                blocks.append(over(zeros((1, n)), zeros((1, n_s)), np.ones((1, n_u))))
+                lower.append(0.0)
+                upper.append(kind_shortfall_at_most + 0.5)
+        if n_s:
+            cover = sparse.csr_matrix(self.matches[:, list(active)].T.astype(np.float64))
+            blocks.append(over(cover, sparse.identity(n_s), zeros((n_s, n_u))))
+            lower += [float(v) for v in self.coverage_wanted[list(active)]]
+            upper += [np.inf] * n_s
+        matrix = sparse.csr_matrix(sparse.vstack(blocks))
+        cost = np.concatenate([x_cost, np.full(n_s, s_cost), np.full(n_u, u_cost)])
+        bounds = Bounds(
+            np.concatenate([self.pinned.astype(np.float64), np.zeros(n_s + n_u)]),
+            np.concatenate(
+                [
+                    np.ones(n),
+                    self.coverage_wanted[list(active)].astype(np.float64),
+                    [float(self.kind_wanted[k]) for k in self.kinds],
+                ]
+            ),
+        )
+        result = milp(
+            cost,
+            integrality=np.concatenate([np.ones(n), np.zeros(n_s + n_u)]),
+            bounds=bounds,
+            constraints=LinearConstraint(matrix, lower, upper),
+            options={"node_limit": NODE_LIMIT, "mip_rel_gap": 0.0},
+        )
+        if result.x is None:  # no plan within the node limit: pins, then fit, greedily
+            return _Outcome(self.fallback(-x_cost), -np.inf, False, int(result.mip_node_count or 0))
+        dual = getattr(result, "mip_dual_bound", None)
+        return _Outcome(
+            np.asarray(result.x[:n]) > 0.5,
+            float(dual) if dual is not None and np.isfinite(dual) else float(result.fun),
+            result.status == 0,
+            int(getattr(result, "mip_node_count", 0) or 0),
+        )
+
+    def shortfall(self, chosen: BoolArray) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
+        """Each investor's missing matches, and each kind's missing listings, in a plan."""
+        have = self.matches[chosen].sum(axis=0)
+        missing = np.maximum(self.coverage_wanted - have, 0).astype(np.int64)
+        kinds = Counter(self.pool[i].kind for i in np.flatnonzero(chosen))
+        return missing, {kind: max(self.kind_wanted[kind] - kinds[kind], 0) for kind in KINDS}
+
+    def fallback(self, value: FloatArray) -> BoolArray:
+        """Pins, then the best by value within the quotas (never needed in practice:
+        taking the pins alone is a plan, and HiGHS finds one at its root)."""
+        chosen = self.pinned.copy()
+        quota_rows, limits = self.quotas
+        used = quota_rows @ chosen.astype(np.float64)
+        for i in np.lexsort((np.arange(self.n), -value)):
+            column = quota_rows[:, i].toarray().ravel()
+            if chosen[i] or np.any(used + column > np.asarray(limits)):
+                continue
+            chosen[i] = True
+            used += column
+        return chosen
 
 
 def solve(candidates: Sequence[Candidate], fit: npt.ArrayLike, rules: Rules) -> Solution:
@@ -148,148 +243,58 @@ def solve(candidates: Sequence[Candidate], fit: npt.ArrayLike, rules: Rules) -> 
     order = sorted(range(len(candidates)), key=lambda i: candidates[i].listing_id)
     pool = [candidates[i] for i in order]
     fits = np.asarray(fit, dtype=np.float64).reshape(len(candidates), -1)[order]
-    n, m = fits.shape
     matches = fits > 0
+    model = _Model(pool, matches, rules)
+    n = model.n
     value = np.rint(fits * CENTI).sum(axis=1)  # whole hundredths of a point
-    pinned = np.array([c.pinned for c in pool], dtype=np.bool_)
-    if pinned.sum() > rules.slots:
-        raise ValueError("more pinned listings than pitch slots")
-    slots = min(rules.slots, n)
+    # Ties go to the lower listing id: a bonus below one hundredth for any whole plan.
+    tie_break = TIE_BREAK * (n - np.arange(n)) / (n * max(model.slots, 1)) if n else value
+    nodes, solves, optimal = 0, 0, True
 
-    kind_wanted = {
-        kind: min(rules.min_per_kind, sum(c.kind == kind for c in pool)) for kind in KINDS
-    }
-    wanted_kinds = [kind for kind in KINDS if kind_wanted[kind] > 0]
-    coverage_wanted = np.minimum(
-        np.minimum(rules.min_per_investor, matches.sum(axis=0)), slots
-    ).astype(np.int64)
-    covered = np.flatnonzero(coverage_wanted > 0)
+    # First the kind minimums (a tiny solve: a kind short here is short whatever else).
+    kind_least: int | None = None
+    if model.kinds:
+        first = model.solve(np.zeros(n), u_cost=1.0)
+        nodes, solves, optimal = first.nodes, 1, first.optimal
+        kind_least = sum(model.shortfall(first.chosen)[1].values())
 
-    # Variables: x (a binary per candidate), s (coverage shortfall per investor who can be
-    # covered), u (shortfall per kind with a minimum).
-    n_s, n_u = len(covered), len(wanted_kinds)
-    width = n + n_s + n_u
-    lower = np.zeros(width)
-    lower[:n] = pinned
-    upper = np.concatenate(
-        [np.ones(n), coverage_wanted[covered], [kind_wanted[k] for k in wanted_kinds]]
-    ).astype(np.float64)
-    bounds = Bounds(lower, upper)
-    integrality = np.concatenate([np.ones(n), np.zeros(n_s + n_u)])
-
-    def padded(block: sparse.spmatrix, s: sparse.spmatrix | None = None) -> sparse.csr_matrix:
-        """``block`` over x, with ``s`` over the shortfall columns (zero if None)."""
-        rest = s if s is not None else sparse.csr_matrix((block.shape[0], n_s + n_u))
-        return sparse.csr_matrix(sparse.hstack([block, rest]))
-
-    constraints = [LinearConstraint(padded(sparse.csr_matrix(np.ones((1, n)))), 0, slots)]
-    caps_raised: dict[str, list[Hashable]] = {}
-    for name, keys, cap in (
-        ("city", [c.city for c in pool], rules.max_per_city),
-        ("publisher", [c.publisher for c in pool], rules.max_per_publisher),
-    ):
-        rows, limits, raised = _group_rows(keys, cap, pinned)
-        if rows:
-            constraints.append(LinearConstraint(padded(_indicator(rows, n)), 0, limits))
-        if raised:
-            caps_raised[name] = raised
-    if n_u:
-        kinds = _indicator(
-            [[i for i, c in enumerate(pool) if c.kind == kind] for kind in wanted_kinds], n
+    # Then fit, with a missing match costing more than any plan's whole fit can give:
+    # that makes the one solve lexicographic (coverage first, then fit). Coverage rows
+    # join only for investors a plan leaves short (constraint generation): a plan that
+    # satisfies the rows left out is optimal for the full problem, and the bound of the
+    # smaller problem is a bound for the full one.
+    penalty = float(np.sort(value)[::-1][: model.slots].sum() + CENTI)
+    x_cost = -(value + tie_break)
+    active: list[int] = []
+    while True:
+        outcome = model.solve(
+            x_cost, active=active, s_cost=penalty, kind_shortfall_at_most=kind_least
         )
-        slack = sparse.hstack([sparse.csr_matrix((n_u, n_s)), sparse.identity(n_u)])
-        minimum = [kind_wanted[k] for k in wanted_kinds]
-        constraints.append(LinearConstraint(padded(kinds, slack), minimum, np.inf))
-    if n_s:
-        cover = sparse.csr_matrix(matches[:, covered].T.astype(np.float64))
-        slack = sparse.hstack([sparse.identity(n_s), sparse.csr_matrix((n_s, n_u))])
-        constraints.append(LinearConstraint(padded(cover, slack), coverage_wanted[covered], np.inf))
-
-    # First, the least shortfall: a missing kind outweighs every coverage shortfall.
-    kind_weight = float(coverage_wanted.sum() + 1)
-    penalty = np.concatenate([np.zeros(n), np.ones(n_s), np.full(n_u, kind_weight)])
-    shortfall_bound, optimal, nodes = 0.0, True, 0
-    if n_s or n_u:
-        x1, shortfall_bound, optimal, nodes = _solve(penalty, integrality, bounds, constraints)
-        least = _shortfall(x1, matches, pool, covered, coverage_wanted, kind_wanted, n)
-        weighted = least[0].sum() + kind_weight * sum(least[1].values())
-        constraints.append(LinearConstraint(penalty.reshape(1, -1), 0, weighted + 0.5))
-
-    # Then the most fit among those plans; ties go to the lower listing id.
-    rank = np.arange(n, dtype=np.float64)  # the pool is in listing-id order
-    tie_break = TIE_BREAK * (n - rank) / (n * max(slots, 1))
-    objective = np.concatenate([-(value + tie_break), np.zeros(n_s + n_u)])
-    if slots >= n and not (n_s or n_u):
-        x2: FloatArray | None = np.ones(width)  # room for every candidate: nothing to choose
-        dual = float(objective[:n].sum())
-    else:
-        x2, dual, solved, more = _solve(objective, integrality, bounds, constraints)
-        optimal, nodes = optimal and solved, nodes + more
-    chosen_mask = x2[:n] > 0.5 if x2 is not None else _fallback(pool, value, pinned, slots, rules)
-    total = float(value[chosen_mask].sum())
-    bound = max(total, float(np.floor(-dual - 1e-9)) if x2 is not None else total)
-    missing, kind_short = _shortfall(
-        chosen_mask.astype(np.float64), matches, pool, covered, coverage_wanted, kind_wanted, n
-    )
-    per_investor = np.zeros(m, dtype=np.int64)
-    per_investor[covered] = missing
+        nodes, solves = nodes + outcome.nodes, solves + 1
+        missing, kind_short = model.shortfall(outcome.chosen)
+        newly_short = sorted(set(np.flatnonzero(missing).tolist()) - set(active))
+        if not newly_short:
+            break
+        active = sorted([*active, *newly_short])
+    optimal = optimal and outcome.optimal
+    total = float(value[outcome.chosen].sum())
+    # fit <= -(dual bound) + penalty * shortfall, for every plan with no more shortfall.
+    bound = -outcome.dual_bound + penalty * float(missing.sum())
+    bound = max(total, float(np.floor(bound + 1e-6)))
     return Solution(
-        chosen=tuple(pool[i].listing_id for i in np.flatnonzero(chosen_mask)),
+        chosen=tuple(pool[i].listing_id for i in np.flatnonzero(outcome.chosen)),
         objective=round(total / CENTI, 2),
         bound=round(bound / CENTI, 2),
-        kind_wanted=kind_wanted,
+        kind_wanted=model.kind_wanted,
         kind_shortfall=kind_short,
-        coverage_wanted=coverage_wanted,
-        coverage_shortfall=per_investor,
-        shortfall_bound=round(max(shortfall_bound, 0.0), 2),
-        optimal=optimal and x2 is not None,
+        coverage_wanted=model.coverage_wanted,
+        coverage_shortfall=missing,
+        optimal=optimal,
         nodes=nodes,
+        solves=solves,
         seconds=time.perf_counter() - started,
-        caps_raised=caps_raised,
+        caps_raised=model.caps_raised,
     )
-
-
-def _shortfall(
-    x: FloatArray | None,
-    matches: BoolArray,
-    pool: Sequence[Candidate],
-    covered: npt.NDArray[np.int64],
-    coverage_wanted: npt.NDArray[np.int64],
-    kind_wanted: dict[str, int],
-    n: int,
-) -> tuple[npt.NDArray[np.int64], dict[str, int]]:
-    """Coverage shortfall of each covered investor and kind shortfall of a plan ``x``."""
-    chosen = (x[:n] > 0.5) if x is not None else np.zeros(n, dtype=np.bool_)
-    have = matches[chosen][:, covered].sum(axis=0)
-    missing = np.maximum(coverage_wanted[covered] - have, 0).astype(np.int64)
-    kinds = Counter(pool[i].kind for i in np.flatnonzero(chosen))
-    return missing, {kind: max(kind_wanted[kind] - kinds[kind], 0) for kind in KINDS}
-
-
-def _fallback(
-    pool: Sequence[Candidate], value: FloatArray, pinned: BoolArray, slots: int, rules: Rules
-) -> BoolArray:
-    """Pins, then the best by fit within the quotas: only if the solver found no plan at
-    all within its node limit (it always has one: taking the pins alone is feasible)."""
-    chosen = pinned.copy()
-    cities = Counter(c.city for c, p in zip(pool, pinned, strict=True) if p)
-    publishers = Counter(c.publisher for c, p in zip(pool, pinned, strict=True) if p)
-    for i in np.lexsort((np.arange(len(pool)), -value)):
-        if chosen.sum() >= slots:
-            break
-        c = pool[i]
-        if chosen[i]:
-            continue
-        if rules.max_per_city is not None and cities[c.city] >= rules.max_per_city:
-            continue
-        if rules.max_per_publisher is not None and publishers[c.publisher] >= (
-            rules.max_per_publisher
-        ):
-            continue
-        chosen[i] = True
-        cities[c.city] += 1
-        publishers[c.publisher] += 1
-    return chosen
 
 
 # --- the pitch order -----------------------------------------------------------------------

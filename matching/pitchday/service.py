@@ -14,7 +14,7 @@ from catalog.geography import get_city, region_of
 from catalog.models import Listing, Organisation
 from catalog.readmodel import city_refs, published_summaries
 from catalog.taxonomy import SECTOR_PARENT, ListingStatus, Sector, sector_family_down
-from core.db import claim_version, unique_slug, utcnow
+from core.db import claim_version, unique_slug
 from core.errors import Conflict, InvalidInput, NotFound
 from core.principal import Principal
 from core.settings import ScoringSettings
@@ -27,8 +27,8 @@ from matching.access import (
 )
 from matching.matrix import listing_rows
 from matching.models import InvestorProfile
+from matching.pitchday import planning
 from matching.pitchday.models import EventInvestor, EventListing, Meeting, PitchEvent
-from matching.pitchday.scheduler import Candidate, Problem, round_robin_baseline
 from matching.pitchday.schemas import (
     PROGRAMME,
     EventCreate,
@@ -233,6 +233,8 @@ def event_public(session: Session, event: PitchEvent, viewer: Principal | None) 
             if meeting.investor_profile_id in shown
             else None,
             score=round(meeting.score, 2),
+            table_no=meeting.table_no,
+            source=meeting.source,
         )
         for meeting in session.exec(
             select(Meeting)
@@ -353,35 +355,20 @@ def build_schedule(
     expected_version: int,
     catalogue: ListingMatrix,
     settings: ScoringSettings,
-    min_score: float,
+    min_score: float | None = None,
 ) -> PitchEvent:
-    """Replace the event's meetings with a schedule planned from the shortlist."""
-    ensure_may_organise(event, principal)
-    claim_version(session, event, expected_version, what="event")
-    _clear_schedule(session, event)
-    session.flush()
-    pairs = _pairs(session, _participants(session, event), catalogue, settings, min_score)
-    problem = Problem(
-        event.round_count,
-        event.table_count,
-        [Candidate(p.listing_id, p.profile.id or 0, "proposal", p.score) for p in pairs],
-    )
-    session.add_all(
-        Meeting(
-            event_id=event.id or 0,
-            slot=placed.round,
-            listing_id=placed.candidate.listing,
-            investor_profile_id=placed.candidate.investor,
-            score=placed.candidate.score,
-            table_no=placed.table,
-            source=placed.candidate.source,
-        )
-        for placed in round_robin_baseline(problem).placed
-    )
-    event.scheduled_at = utcnow()
-    session.add(event)
-    session.flush()
-    return event
+    """Replace the event's meetings with the best schedule of the accepted requests and
+    the proposals (``planning.build_schedule``); with ``min_score``, the scores propose
+    pairs first, as the plan from the shortlist did."""
+    return planning.build_schedule(
+        session,
+        event=event,
+        principal=principal,
+        expected_version=expected_version,
+        catalogue=catalogue,
+        settings=settings,
+        min_score=min_score,
+    ).event
 
 
 # --- whom an organiser may invite ---------------------------------------------------------

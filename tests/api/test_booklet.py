@@ -243,17 +243,31 @@ async def test_the_pdf_has_every_page_numbered_in_thai_and_english(
         'attachment; filename="ns-pitch-day-booklet-th.pdf"'
     )
     assert thai.content.startswith(b"%PDF-")
-    pages = [_pdf_text(p.extract_text()) for p in PdfReader(io.BytesIO(thai.content)).pages]
-    open("/tmp/booklet-th.pdf", "wb").write(thai.content)
-    # The cover, a page or more per listing, the agenda.
-    assert len(pages) >= 4
+    pdf = PdfReader(io.BytesIO(thai.content))
+    pages = [_pdf_text(page.extract_text()) for page in pdf.pages]
+    # The cover, a page for each (short) listing, and the agenda grid on a landscape page.
+    assert len(pages) == 4
+    assert [page.mediabox.width > page.mediabox.height for page in pdf.pages] == [
+        False,
+        False,
+        False,
+        True,
+    ]
     for number, text in enumerate(pages, start=1):
         assert f"{number} / {len(pages)}" in text
     assert _pdf_text("วันนำเสนอโครงการนครสวรรค์") in pages[0]
     assert _pdf_text("15 กุมภาพันธ์ พ.ศ. 2570") in pages[0]
     assert _pdf_text(f"{FISH} · 2") in pages[0]  # the programme says where each listing starts
     assert _pdf_text(FISH) in pages[1]
-    assert "http://test/listings/fish-ball-factory?lang=th" in "".join(pages)
+    assert "http://test/listings/fish-ball-factory?lang=th" in pages[1]
+    links = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in pdf.pages
+        for annotation in page.get("/Annots") or []
+        if "/URI" in annotation.get_object().get("/A", {})
+    ]
+    assert "http://test/listings/fish-ball-factory?lang=th" in links  # a link to click, too
+    assert "http://test/listings/cold-store?lang=th" in links
     assert "ดาวน์โหลด PDF" not in "".join(pages)  # screen-only controls are left out
     assert _pdf_text("ข้ามไปยังเนื้อหา") not in "".join(pages)
     assert "Lower North Fund\nโต๊ะ 3" in pages[-1]
