@@ -64,10 +64,11 @@ def generate(
         chosen.update((int(listing), int(investor)) for listing, investor in drawn)
     keys = sorted(chosen)[:pairs]
     order = rng.permutation(len(keys))
-    sources = rng.choice(list(SHARES), len(keys), p=list(SHARES.values()))
+    kinds: list[Source] = list(SHARES)
+    sources = rng.choice(len(kinds), len(keys), p=list(SHARES.values()))
     scores = np.round(100 * rng.beta(4, 3, len(keys)), 1)
     candidates = [
-        Candidate(keys[i][0], 1000 + keys[i][1], str(sources[n]), float(scores[n]))  # type: ignore[arg-type]
+        Candidate(keys[i][0], 1000 + keys[i][1], kinds[int(sources[n])], float(scores[n]))
         for n, i in enumerate(order)
     ]
 
@@ -89,7 +90,7 @@ def generate(
     return Problem(rounds, tables, candidates, listing_rounds, investor_rounds)
 
 
-def describe(name: str, plan: Plan, bound: float, requested: Counter[str]) -> None:
+def describe(name: str, plan: Plan, bound: float, requested: Counter[Source]) -> None:
     placed = Counter(p.candidate.source for p in plan.placed)
     reasons = Counter(u.reason for u in plan.unplaced)
     ratio = plan.value / bound if bound > 0 else 1.0

@@ -4,6 +4,7 @@ them (rows with rounds and tables), so these tests do not depend on how it plans
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -113,7 +114,9 @@ PLAN = [
 ]
 
 
-def plan(session: Session, day: Day, rows: list[tuple[int, str, str, int | None]] = PLAN) -> None:
+def plan(
+    session: Session, day: Day, rows: Sequence[tuple[int, str, str, int | None]] = PLAN
+) -> None:
     """Replace the event's meetings with ``rows``, as a re-plan does (new rows, new ids),
     and move the event to its next version as the scheduler does."""
     event = session.exec(select(PitchEvent).where(PitchEvent.slug == day.slug)).one()

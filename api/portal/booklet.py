@@ -4,10 +4,7 @@ links work on paper."""
 
 from __future__ import annotations
 
-import mimetypes
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import anyio
 import segno
@@ -15,20 +12,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlmodel import Session
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from api import i18n
 from api.deps import SessionDep, SettingsDep, run_db
 from api.portal.rendering import PortalPrincipal, page, render
 from api.routes.alerts import public_base
+from core.errors import ServiceUnavailable
 from core.principal import Principal
 from matching.pitchday import service as pitchday_service
 from matching.pitchday.booklet import booklet
 
 router = APIRouter()
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 COLUMNS_PER_GRID = 5  # listings side by side in one agenda table, on a landscape page
 PRINTERS = 2  # PDFs rendered at once per process: seconds of CPU each, on a public page
 
@@ -88,32 +83,13 @@ def event_booklet(
     return _booklet_page(request, session, principal, public_base(request, settings), slug)
 
 
-class StaticFilesOnly(URLFetcher):  # type: ignore[misc]
-    """What WeasyPrint may fetch while printing: the portal's own static files, read from
-    disk. Anything else (another host, a CDN, a file path, a data: address) is refused, so
-    a PDF never waits on the network nor reads outside the static folder."""
-
-    def __init__(self, base: str) -> None:
-        super().__init__(allowed_protocols=("http", "https"), fail_on_errors=False)
-        parts = urlsplit(base)
-        self._origin = (parts.scheme, parts.netloc)
-
-    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
-        parts = urlsplit(url)
-        if (parts.scheme, parts.netloc) != self._origin or not parts.path.startswith("/static/"):
-            raise ValueError(f"not fetched while printing: {url}")
-        path = (STATIC_DIR / unquote(parts.path.removeprefix("/static/"))).resolve()
-        if not path.is_relative_to(STATIC_DIR) or not path.is_file():
-            raise ValueError(f"no static file {parts.path}")
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
-
-
-def print_pdf(page_html: str, base: str) -> bytes:
-    """The booklet page as a PDF, laid out by WeasyPrint for print media."""
-    document = HTML(string=page_html, base_url=f"{base}/", url_fetcher=StaticFilesOnly(base))
-    pdf: bytes = document.write_pdf()
-    return pdf
+def _print_pdf(page_html: str, base: str) -> bytes:
+    """``api.portal.printing.print_pdf``, loaded on the first PDF (see why there)."""
+    try:
+        from api.portal import printing
+    except OSError as missing:  # WeasyPrint found no Pango on this machine
+        raise ServiceUnavailable("PDFs need Pango here (WeasyPrint)", field="pdf") from missing
+    return printing.print_pdf(page_html, base)
 
 
 def _printers(request: Request) -> anyio.CapacityLimiter:
@@ -138,12 +114,10 @@ async def event_booklet_pdf(
     """The booklet as a PDF, as public as the booklet page, in ``?lang=`` (or the reader's
     language); laid out in a worker thread."""
     base = public_base(request, settings)
-    booklet_page = await run_db(
-        session, _booklet_page, request, session, principal, base, slug
-    )
+    booklet_page = await run_db(session, _booklet_page, request, session, principal, base, slug)
     lang = i18n.choose_language(request)
     pdf = await anyio.to_thread.run_sync(
-        print_pdf, bytes(booklet_page.body).decode(), base, limiter=_printers(request)
+        _print_pdf, bytes(booklet_page.body).decode(), base, limiter=_printers(request)
     )
     return Response(
         pdf,

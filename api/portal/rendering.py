@@ -51,6 +51,12 @@ i18n.install(templates.env)
 CSRF_FIELD = "csrf_token"
 SESSION_KEY = "api_key_id"
 PERSON_SESSION = "person_session"  # a person's session token; the row is the truth
+HOME_BY_ROLE = {  # where each role's work starts: after sign-in, and the header's link
+    Role.publisher: "/dashboard",
+    Role.admin: "/admin/organisations",
+    Role.organiser: "/events",
+    Role.investor: "/investor",
+}
 
 
 async def _principal(request: Request, session: SessionDep) -> Principal | None:

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import PasswordsDep, SessionDep, SettingsDep, writes
 from api.portal.rendering import (
     CSRF_FIELD,
+    HOME_BY_ROLE,
     PERSON_SESSION,
     SESSION_KEY,
     PortalPrincipal,
@@ -31,12 +32,6 @@ router = APIRouter()
 NOTICES = frozenset({"invitation_done", "reset_done"})  # what a link back here may announce
 # Where a signed-in person lands: publishers manage listings, organisers their pitch days,
 # investors browse the catalogue (pitch pages then show their fit).
-HOME_BY_ROLE = {
-    Role.publisher: "/dashboard",
-    Role.admin: "/dashboard",
-    Role.organiser: "/events",
-    Role.investor: "/investor",
-}
 
 
 def _form(

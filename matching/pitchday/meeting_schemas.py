@@ -119,7 +119,7 @@ class ProposalPublic(BaseModel):
 
 class Proposals(BaseModel):
     min_score: float
-    per_participant: int
+    per_participant: int | None = Field(description="None: no cap.")
     data: list[ProposalPublic] = Field(description="Best score first.")
     declined: int = Field(description="Earlier proposals a side declined: never proposed again.")
 
@@ -132,7 +132,8 @@ class PlanRequest(StrictModel):
         default=None, description="Propose pairs scoring at least this before planning."
     )
     per_participant: Annotated[int, Field(ge=1, le=40)] | None = Field(
-        default=None, description="With min_score: proposals per investor and listing."
+        default=None,
+        description="With min_score: proposals per investor and listing (omitted: no cap).",
     )
 
 

@@ -99,7 +99,7 @@ def build_schedule(
             catalogue=catalogue,
             settings=settings,
             min_score=min_score,
-            per_participant=per_participant or event.round_count,
+            per_participant=per_participant,
         )
     present = requests.attendance(session, event)
     wanted = wanted_pairs(session, event)

@@ -466,11 +466,12 @@ def replace_proposals(
     catalogue: ListingMatrix,
     settings: ScoringSettings,
     min_score: float,
-    per_participant: int,
+    per_participant: int | None,
 ) -> Proposals:
     """The best-scoring pairs that pass the investor's hard constraints, score at least
     ``min_score``, share a free round and have no request either way (nor a declined
-    proposal), best first, at most ``per_participant`` for each investor and listing."""
+    proposal), best first, at most ``per_participant`` for each investor and listing (None:
+    every such pair, for the schedule to choose from)."""
     present = attendance(session, event)
     rows = _requests(session, event)
     declined = {
@@ -507,10 +508,8 @@ def replace_proposals(
     now = utcnow()
     chosen: list[ProposalPublic] = []
     for score, (listing_id, profile_id) in ranked:
-        if (
-            per_listing[listing_id] >= per_participant
-            or per_investor[profile_id] >= per_participant
-        ):
+        busiest = max(per_listing[listing_id], per_investor[profile_id])
+        if per_participant is not None and busiest >= per_participant:
             continue
         per_listing[listing_id] += 1
         per_investor[profile_id] += 1
@@ -534,5 +533,8 @@ def replace_proposals(
         )
     session.flush()
     return Proposals(
-        min_score=min_score, per_participant=per_participant, data=chosen, declined=len(declined)
+        min_score=min_score,
+        per_participant=per_participant,
+        data=chosen,
+        declined=len(declined),
     )

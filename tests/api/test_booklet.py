@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from sqlmodel import Session, select
 
 from api.deps import current_settings
-from api.portal.booklet import StaticFilesOnly, print_pdf
+from api.portal.printing import StaticFilesOnly, print_pdf
 from core.settings import Settings
 from matching.pitchday.models import Meeting, PitchEvent
 from tests.factories import World, auth, create_and_publish, create_profile
@@ -39,7 +39,7 @@ async def pitch_day(client: httpx.AsyncClient, world: World, session: Session) -
         slug="cold-store",
         title_th="ห้องเย็นตลาดเก่า",
         title_en=HOSTILE,
-        contacts=[{"name": "นางสาวมาลี ศรีสุข", "email": "malee@ns.example", "phone": "056 123 456"}],
+        contacts=[{"name": "นางสาวมาลี ศรีสุข", "email": "malee@ns.example", "phone": "056 1234"}],
     )
     fund = await create_profile(client, world.investor_key, name="Lower North Fund")
     hidden = await create_profile(
@@ -91,7 +91,7 @@ async def pitch_day(client: httpx.AsyncClient, world: World, session: Session) -
 def _pdf_text(text: str) -> str:
     """Text as read back from the PDF: the Thai fonts draw SARA AM with the glyph of SARA
     AA, and the PDF maps that glyph back to whichever of the two a font met first."""
-    return text.replace("\u0e33", "\u0e32").replace("\u0e4d\u0e32", "\u0e32")
+    return text.replace("\u0e4d\u0e32", "\u0e32").replace("\u0e33", "\u0e32")
 
 
 def _articles(page: str) -> list[str]:
@@ -110,20 +110,24 @@ def _div(page: str, marker: str) -> str:
 
 
 def qr_text(svg: str) -> str:
-    """What a phone reads from the QR code: segno's path drawn back into modules, then
-    decoded by zxing-cpp."""
-    width, height = (int(v) for v in re.search(r'viewBox="0 0 (\d+) (\d+)"', svg).groups())  # type: ignore[union-attr]
-    dark = np.zeros((height, width), dtype=bool)
+    """What a phone reads from the QR code: segno's path (a move, then runs of dark modules
+    row by row) drawn back into an image, then decoded by zxing-cpp."""
+    size = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    path = re.search(r' d="([^"]+)"', svg)
+    assert size is not None
+    assert path is not None
+    step = r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?"
+    assert re.fullmatch(f"(?:{step})+", path.group(1))  # nothing else to draw
+    dark = np.zeros((int(size.group(2)), int(size.group(1))), dtype=bool)
     x = y = 0.0
-    path = re.search(r' d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
-    for command, first, second in re.findall(r"([MmHh])(-?[\d.]+)(?: (-?[\d.]+))?", path):
-        if command in "Mm":
-            x, y = (0.0, 0.0) if command == "M" else (x, y)
+    for command, first, second in re.findall(step, path.group(1)):
+        if command == "M":
+            x, y = float(first), float(second)
+        elif command == "m":
             x, y = x + float(first), y + float(second)
         else:
-            run = float(first) if command == "h" else float(first) - x
-            dark[int(y), int(x) : int(x + run)] = True
-            x += run
+            dark[int(y), int(x) : int(x + float(first))] = True
+            x += float(first)
     image = np.where(dark, 0, 255).astype(np.uint8).repeat(8, axis=0).repeat(8, axis=1)
     found = zxingcpp.read_barcodes(image)
     assert len(found) == 1
@@ -317,3 +321,22 @@ def test_printing_fetches_only_the_apps_own_static_files(listener: socket.socket
     assert pdf.startswith(b"%PDF-")
     with pytest.raises(BlockingIOError):
         listener.accept()  # nobody called
+
+
+def test_a_long_agenda_grid_repeats_its_header_on_every_landscape_page() -> None:
+    rows = "".join(
+        f"<tr><th scope='row'>{n} · 13:00</th><td>นักลงทุน {n}<br>โต๊ะ {n}</td></tr>"
+        for n in range(1, 61)
+    )
+    page = (
+        '<link rel="stylesheet" href="/static/booklet.css"><section class="agenda">'
+        '<table class="agenda-grid"><thead><tr><th>รอบ</th><th>Column head</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></section>"
+    )
+    pdf = PdfReader(io.BytesIO(print_pdf(page, "http://test")))
+    assert len(pdf.pages) >= 2
+    for number, sheet in enumerate(pdf.pages, start=1):
+        assert sheet.mediabox.width > sheet.mediabox.height
+        text = sheet.extract_text()
+        assert "Column head" in text
+        assert f"{number} / {len(pdf.pages)}" in text

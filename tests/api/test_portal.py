@@ -285,7 +285,7 @@ async def test_booklet_prints_each_listing_with_its_meetings(
     assert "5–12 ล้านบาท" in page
     assert "09:30" in page
     assert "09:45" in page
-    assert "break-after: page" in booklet.text
+    assert 'href="/static/booklet.css"' in booklet.text  # the print rules: test_booklet.py
     assert EVIL not in booklet.text
 
 
