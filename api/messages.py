@@ -243,6 +243,43 @@ MESSAGES: dict[str, str | Contextual] = {
         "Someone changed this pitch day while you were editing. What you typed is kept "
         "below; check it and save again to replace their version."
     ),
+    # --- meetings people ask for at a pitch day, and the schedule planned from them
+    "meeting_source_mutual": N_("Both asked"),
+    "meeting_source_request": N_("Asked and accepted"),
+    "meeting_source_proposal": N_("Proposed by the organiser"),
+    "meeting_source_asked": N_("Asked to meet you"),
+    "meeting_status_pending": N_("Waiting for an answer"),
+    "meeting_status_accepted": N_("Accepted"),
+    "meeting_status_declined": N_("Declined"),
+    "meeting_state_mutual": N_("You both asked: the meeting is agreed"),
+    "meeting_state_you_asked_pending": N_("You asked: waiting for their answer"),
+    "meeting_state_you_asked_accepted": N_("You asked, and they accepted"),
+    "meeting_state_they_asked_pending": N_("They asked to meet you: answer under “Requests to you”"),
+    "meeting_state_they_asked_accepted": N_("They asked, and you accepted"),
+    "meeting_state_proposed": N_("The organiser proposed this meeting"),
+    "meeting_state_declined": N_("Declined: no meeting"),
+    "unplaced_no_common_round": N_("No round both attend"),
+    "unplaced_tables_full": N_("The tables are full in every round both attend"),
+    "unplaced_fully_booked": N_("One of the two is booked in every round both attend"),
+    "unplaced_not_attending": N_("One of the two no longer takes part"),
+    "meeting_rounds_none": N_("Tick at least one round"),
+    "meeting_note_too_long": N_("A note has at most 500 characters"),
+    "meeting_already_asked": N_("You have already asked for this meeting"),
+    "meeting_not_attending": N_("They no longer take part in this event: reload the page"),
+    "meeting_yourself": N_("Both sides are your own organisation: you cannot ask to meet yourself"),
+    "meeting_event_changed": N_(
+        "The pitch day changed meanwhile: this page now shows it as it is. Check, then try again."
+    ),
+    "meeting_outcomes_recorded": N_(
+        "Outcomes of the meetings are recorded: planning again would lose them"
+    ),
+    "meeting_availability_saved": N_("Your rounds are saved"),
+    "meeting_request_sent": N_("Your request is sent"),
+    "meeting_request_agreed": N_("They had asked you too: the meeting is agreed"),
+    "meeting_request_accepted": N_("You accepted the request"),
+    "meeting_request_declined": N_("You declined: there will be no meeting"),
+    "meeting_pairs_proposed": N_("Pairs proposed by score: %(num)s"),
+    "meeting_planned": N_("The meetings are planned"),
     # --- error pages, by the error's code
     "error_bad_request": N_("The request could not be understood."),
     "error_validation_error": N_(

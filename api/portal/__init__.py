@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from api.portal import accounts, booklet, event_day, events, public, publisher, signin
 from api.portal import alerts as alert_pages
+from api.portal import event_meetings as event_meetings_pages
 from api.portal import investor as investor_pages
 from api.portal import money as money_pages
 from api.portal import organiser as organiser_pages
@@ -19,5 +20,6 @@ for module in (public, organiser_pages, events, signin, accounts, publisher):
     router.include_router(module.router)
 for module in (shortlist_pages, money_pages, alert_pages, investor_pages, booklet, event_day):
     router.include_router(module.router)
+router.include_router(event_meetings_pages.router)
 
 __all__ = ["render_error", "router"]

@@ -469,7 +469,7 @@ def checkpoint_evidence(
         wanted.setdefault(slug, []).append((months, due_on))
     if not wanted:
         return {}
-    rows = session.exec(select(Listing.slug, Listing.id).where(col(Listing.slug).in_(wanted)))
+    rows = session.exec(select(Listing.slug, Listing.id).where(col(Listing.slug).in_(list(wanted))))
     ids = dict(rows.all())
     base = public_base(request, services_of(request).settings)
     found = {}

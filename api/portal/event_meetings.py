@@ -14,15 +14,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import ScoringDep, SessionDep, StoreDep, writes
+from api.deps import JobsDep, ScoringDep, SessionDep, SettingsDep, StoreDep, writes
 from api.errors import Rejected
 from api.portal.rendering import CSRF_FIELD, PortalPrincipal, check_csrf, csrf_token, page, render
+from api.routes.alerts import public_base
 from core.errors import AppError, Conflict, InvalidInput, PreconditionFailed, Unauthorized
 from core.principal import Principal
 from core.schemas import reason_of
 from core.settings import ScoringSettings
 from matching.access import may_name_at_event, may_organise
-from matching.pitchday import planning, requests, service
+from matching.matrix import MatrixStore
+from matching.pitchday import agenda_mail, planning, requests, service
 from matching.pitchday.meeting_schemas import (
     AvailabilityUpdate,
     MeetingRequestCreate,
@@ -38,7 +40,9 @@ from matching.scoring import ListingMatrix
 router = APIRouter()
 Csrf = Annotated[str, Form(max_length=100, alias=CSRF_FIELD)]
 Slug = Annotated[str, Path(max_length=80, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-SideKey = Annotated[str, Form(max_length=100, pattern=r"^(investor-[0-9]{1,10}|listing-[a-z0-9-]{1,80})$")]
+SideKey = Annotated[
+    str, Form(max_length=100, pattern=r"^(investor-[0-9]{1,10}|listing-[a-z0-9-]{1,80})$")
+]
 DEFAULT_PER_PARTICIPANT = 3
 
 
@@ -52,7 +56,8 @@ class Other:
     listing's publisher), with the pair's fit and what was asked so far."""
 
     key: str  # what a request form posts as "to"
-    name: str
+    name_th: str
+    name_en: str
     href: str | None
     score: float | None
     state: str | None  # a message code, or None: nothing asked yet
@@ -63,7 +68,8 @@ class Other:
 class SidePanel:
     key: str  # "investor-12" or "listing-fish-balls"
     kind: Side
-    name: str
+    name_th: str
+    name_en: str
     rounds: set[int]
     every_round: bool
     others: list[Other]
@@ -72,7 +78,7 @@ class SidePanel:
 
 
 @dataclass
-class Form_:
+class Posted:
     """What a form posted and what is wrong with it, to show the page again."""
 
     name: str  # which form: "availability:<side>", "request:<side>:<to>", "proposals"
@@ -114,6 +120,7 @@ def _panels(
                 f"investor-{pid}",
                 Side.investor,
                 profile.name,
+                profile.name,
                 set(rounds) & every if rounds is not None else every,
                 rounds is None,
                 _by_fit(others),
@@ -143,7 +150,8 @@ def _panels(
             SidePanel(
                 f"listing-{listing.slug}",
                 Side.listing,
-                listing.title_th if listing.title_th else listing.title_en,
+                listing.title_th,
+                listing.title_en,
                 set(rounds) & every if rounds is not None else every,
                 rounds is None,
                 _by_fit(others),
@@ -179,7 +187,8 @@ def _other(
         state = "meeting_state_proposed"
     return Other(
         key=key,
-        name=name_th or name_en,
+        name_th=name_th,
+        name_en=name_en,
         href=href,
         score=scored[0] if scored else None,
         state=state,
@@ -188,7 +197,7 @@ def _other(
 
 
 def _by_fit(others: list[Other]) -> list[Other]:
-    return sorted(others, key=lambda o: (-(o.score or 0.0), o.name))
+    return sorted(others, key=lambda o: (-(o.score or 0.0), o.name_en, o.key))
 
 
 def _meetings_page(
@@ -199,7 +208,7 @@ def _meetings_page(
     catalogue: ListingMatrix,
     settings: ScoringSettings,
     *,
-    form: Form_ | None = None,
+    form: Posted | None = None,
     problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -211,7 +220,9 @@ def _meetings_page(
     if not organiser:
         requests.ensure_takes_part(sides)
     scores = requests.fit_scores(session, present, catalogue, settings) if sides else {}
-    report = planning.schedule_report(session, event=event, principal=principal) if organiser else None
+    report = (
+        planning.schedule_report(session, event=event, principal=principal) if organiser else None
+    )
     counts: dict[str, int] = {}
     if organiser:
         for pair, source in planning.wanted_pairs(session, event).items():
@@ -219,7 +230,11 @@ def _meetings_page(
                 counts[source] = counts.get(source, 0) + 1
     public = service.event_public(session, event, principal)
     rounds = [
-        (r, slot_start(event.round_first, event.round_minutes, r), slot_start(event.round_first, event.round_minutes, r + 1))
+        (
+            r,
+            slot_start(event.round_first, event.round_minutes, r),
+            slot_start(event.round_first, event.round_minutes, r + 1),
+        )
         for r in range(event.round_count)
     ]
     titles = {x.slug: x.title_th or x.title_en for x in present.listings.values()}
@@ -234,13 +249,18 @@ def _meetings_page(
         "titles": titles,
         "titles_en": titles_en,
         "csrf": csrf_token(request),
-        "form": form or Form_(""),
+        "form": form or Posted(""),
         "problem": problem,
         "notice": request.query_params.get("notice"),
         "notice_num": request.query_params.get("num", ""),
-        "defaults": {"min_score": int(DEFAULT_MIN_SCORE), "per_participant": DEFAULT_PER_PARTICIPANT},
+        "defaults": {
+            "min_score": int(DEFAULT_MIN_SCORE),
+            "per_participant": DEFAULT_PER_PARTICIPANT,
+        },
     }
-    return render(request, "event_meetings.html", context, status_code=status_code, principal=principal)
+    return render(
+        request, "event_meetings.html", context, status_code=status_code, principal=principal
+    )
 
 
 @router.get("/events/{slug}/meetings", response_class=HTMLResponse)
@@ -273,9 +293,9 @@ def _again(
     session: Session,
     principal: Principal,
     slug: str,
-    store: Any,
+    store: MatrixStore,
     settings: ScoringSettings,
-    form: Form_,
+    form: Posted,
     status_code: int = 422,
 ) -> Rejected:
     """The page again (the unit of work rolled back), with the form as typed."""
@@ -332,7 +352,7 @@ def save_availability(
     check_csrf(request, csrf)
     principal = _signed_in(principal)
     event = service.get_event(session, slug=slug)
-    form = Form_(f"availability:{side}", {"rounds": set(rounds)})
+    form = Posted(f"availability:{side}", {"rounds": set(rounds)})
     chosen = sorted(set(rounds))
     every = chosen == list(range(event.round_count))
     try:
@@ -340,7 +360,9 @@ def save_availability(
             session,
             event=event,
             principal=principal,
-            data=AvailabilityUpdate.model_validate(_side(side) | {"rounds": None if every else chosen}),
+            data=AvailabilityUpdate.model_validate(
+                _side(side) | {"rounds": None if every else chosen}
+            ),
         )
     except (InvalidInput, Conflict) as exc:
         form.errors["rounds"] = _code(exc)
@@ -365,21 +387,29 @@ def ask_to_meet(
     check_csrf(request, csrf)
     principal = _signed_in(principal)
     event = service.get_event(session, slug=slug)
-    form = Form_(f"request:{side}:{to}", {"note": note})
+    form = Posted(f"request:{side}:{to}", {"note": note})
     pair = _side(side) | _side(to)
     try:
         data = MeetingRequestCreate.model_validate(pair | {"note": note})
     except ValidationError as exc:
         for error in exc.errors():
             where = str(error["loc"][0])
-            form.errors[where] = "meeting_note_too_long" if where == "note" else reason_of(error["type"])
+            form.errors[where] = (
+                "meeting_note_too_long" if where == "note" else reason_of(error["type"])
+            )
         raise _again(request, session, principal, slug, store, settings, form) from None
     try:
         sent = requests.send_request(session, event=event, principal=principal, data=data)
     except (InvalidInput, Conflict) as exc:
         form.errors["note"] = _code(exc)
-        raise _again(request, session, principal, slug, store, settings, form, exc.status_code) from None
-    notice = "meeting_request_agreed" if sent.status == RequestStatus.accepted else "meeting_request_sent"
+        raise _again(
+            request, session, principal, slug, store, settings, form, exc.status_code
+        ) from None
+    notice = (
+        "meeting_request_agreed"
+        if sent.status == RequestStatus.accepted
+        else "meeting_request_sent"
+    )
     return _done(slug, notice, f"#{side}")
 
 
@@ -399,9 +429,14 @@ def answer_request(
     principal = _signed_in(principal)
     event = service.get_event(session, slug=slug)
     requests.decide_request(
-        session, event=event, principal=principal, request_id=request_id, accept=decision == "accept"
+        session,
+        event=event,
+        principal=principal,
+        request_id=request_id,
+        accept=decision == "accept",
     )
-    return _done(slug, f"meeting_request_{decision}ed", f"#{side}")
+    notice = "meeting_request_accepted" if decision == "accept" else "meeting_request_declined"
+    return _done(slug, notice, f"#{side}")
 
 
 @router.post("/events/{slug}/meetings/proposals", response_model=None)
@@ -421,11 +456,14 @@ def propose_pairs(
     check_csrf(request, csrf)
     principal = _signed_in(principal)
     event = service.get_event(session, slug=slug)
-    form = Form_("proposals", {"min_score": min_score, "per_participant": per_participant})
+    form = Posted("proposals", {"min_score": min_score, "per_participant": per_participant})
     try:
         data = ProposalRequest.model_validate(
-            {"min_score": min_score.strip() or None, "per_participant": per_participant.strip() or None}
-            | {}
+            {
+                name: value.strip()
+                for name, value in (("min_score", min_score), ("per_participant", per_participant))
+                if value.strip()
+            }
         )
     except ValidationError as exc:
         for error in exc.errors():
@@ -457,22 +495,27 @@ def plan_schedule(
     principal: PortalPrincipal,
     store: StoreDep,
     settings: ScoringDep,
+    jobs: JobsDep,
+    app_settings: SettingsDep,
     csrf: Csrf,
     version: Annotated[int, Form(ge=1)],
 ) -> Response:
+    """Plan the schedule; once it is published, whoever's agenda changes gets it again."""
     check_csrf(request, csrf)
     principal = _signed_in(principal)
     event = service.get_event(session, slug=slug)
-    form = Form_("schedule")
+    form = Posted("schedule")
+    base = public_base(request, app_settings)
     try:
-        planning.build_schedule(
-            session,
-            event=event,
-            principal=principal,
-            expected_version=version,
-            catalogue=store.matrix(session),
-            settings=settings,
-        )
+        with agenda_mail.mailing_changes(session, event, jobs=jobs, base_url=base):
+            planning.build_schedule(
+                session,
+                event=event,
+                principal=principal,
+                expected_version=version,
+                catalogue=store.matrix(session),
+                settings=settings,
+            )
     except (PreconditionFailed, Conflict) as exc:
         form.errors["form"] = _code(exc)
         raise _again(request, session, principal, slug, store, settings, form, 409) from None

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api import i18n
-from api.deps import SessionDep, run_db, writes
+from api.deps import SessionDep, run_db, services_of, writes
 from api.errors import Rejected
 from api.portal.rendering import (
     CSRF_FIELD,
@@ -21,6 +21,7 @@ from api.portal.rendering import (
     page,
     render,
 )
+from api.routes.alerts import public_base
 from catalog.geography import place_names
 from catalog.models import City
 from catalog.taxonomy import SECTOR_LABELS, Sector
@@ -30,6 +31,7 @@ from core.principal import Principal, Role
 from core.schemas import reason_of
 from matching.access import ensure_may_organise
 from matching.models import InvestorProfile
+from matching.pitchday import agenda_mail
 from matching.pitchday import service as pitchday
 from matching.pitchday.models import PitchEvent
 from matching.pitchday.schemas import EventCreate, EventUpdate
@@ -254,14 +256,17 @@ def _edit(
 
     if errors:
         raise again(422)
-    try:
-        pitchday.update_event(
-            session,
-            event=event,
-            data=EventUpdate.model_validate(body),
-            expected_version=version,
-            principal=principal,
-        )
+    services = services_of(request)
+    base = public_base(request, services.settings)
+    try:  # once published, whoever's agenda the change alters gets it again by e-mail
+        with agenda_mail.mailing_changes(session, event, jobs=services.jobs, base_url=base):
+            pitchday.update_event(
+                session,
+                event=event,
+                data=EventUpdate.model_validate(body),
+                expected_version=version,
+                principal=principal,
+            )
     except PreconditionFailed:
         session.rollback()
         current = pitchday.get_event(session, slug=slug)

@@ -160,8 +160,7 @@ def list_agendas(
     event = pitchday_service.get_event(session, slug=slug)
     base = public_base(request, settings)
     data = []
-    for participant in agenda.visible_participants(session, event, principal):
-        found = agenda.agenda_for(session, event, participant, principal)
+    for participant, found in agenda.agendas_for(session, event, principal):
         token = (
             agenda.stored_token(session, event.id or 0, participant.party, participant.id)
             if may_keep_agenda_feed(principal, participant.owner_id)

@@ -37,7 +37,7 @@ from matching.pitchday.meeting_schemas import (
     ScheduleReport,
 )
 
-router = APIRouter(prefix="/v1/events", tags=["event meetings"])
+router = APIRouter(prefix="/v1/events", tags=["events"])
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id.")]
 
 

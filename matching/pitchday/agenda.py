@@ -321,6 +321,18 @@ def agenda_for(
     return _Day.load(session, event).agenda(participant, names_all=organiser, show_draft=organiser)
 
 
+def agendas_for(
+    session: Session, event: PitchEvent, viewer: Principal | None
+) -> list[tuple[Participant, AgendaPublic]]:
+    """Every agenda ``viewer`` may read at the event (the event read once for all)."""
+    day = _Day.load(session, event)
+    organiser = may_organise(event, viewer)
+    return [
+        (p, day.agenda(p, names_all=organiser, show_draft=organiser))
+        for p in visible_participants(session, event, viewer)
+    ]
+
+
 def own_agenda(session: Session, event: PitchEvent, participant: Participant) -> AgendaPublic:
     """The agenda as the participant's own people read it: in their feed and their e-mail."""
     return _Day.load(session, event).agenda(participant, names_all=False, show_draft=False)

@@ -16,7 +16,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -139,12 +139,15 @@ def priority_order(candidates: Iterable[Candidate]) -> list[Candidate]:
     return sorted(candidates, key=lambda c: (rank[c.source], -c.score, c.listing, c.investor))
 
 
-def _check(problem: Problem) -> None:
+def _canonical(problem: Problem) -> Problem:
+    """The problem with its candidates in one order (by listing, then investor), so that
+    the plan never depends on the order they came in; checked."""
     if problem.rounds < 0 or problem.tables < 0:
         raise ValueError("rounds and tables must not be negative")
-    keys = [c.key for c in problem.candidates]
-    if len(set(keys)) != len(keys):
+    candidates = sorted(problem.candidates, key=lambda c: c.key)
+    if any(a.key == b.key for a, b in zip(candidates, candidates[1:], strict=False)):
         raise ValueError("a pair may be a candidate only once")
+    return replace(problem, candidates=candidates)
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,7 @@ def solve(problem: Problem, *, time_limit: float = 30.0) -> Plan:
     within ``time_limit`` seconds, with its bound. Deterministic for the same problem
     (unless the time limit stops it)."""
     started = time.perf_counter()
-    _check(problem)
+    problem = _canonical(problem)
     value_of = weights(problem)
     model = _model(problem, value_of)
     if len(model.objective) == 0 or problem.tables == 0:
@@ -262,7 +265,7 @@ def round_robin_baseline(problem: Problem) -> Plan:
     earliest round both attend and have free while a table is; a pair with no such round
     is dropped, as rounds only fill up. No bound: it does not know how good it is."""
     started = time.perf_counter()
-    _check(problem)
+    problem = _canonical(problem)
     value_of = weights(problem)
     index = {c.key: k for k, c in enumerate(problem.candidates)}
     queues: dict[int, list[Candidate]] = {}

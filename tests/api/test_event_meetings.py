@@ -4,17 +4,20 @@ refused naming the problem with nothing stored."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlmodel import Session, col, select
 
 from catalog.models import Organisation
 from matching.models import InvestorProfile
 from matching.pitchday.models import Meeting
-from tests.api.test_shortlist import person
+from tests.api.test_shortlist import csrf, person
 from tests.factories import (
     MARKET_LISTINGS,
     World,
@@ -499,3 +502,181 @@ async def test_proposals_and_the_schedule_need_the_current_version(
         (p["listing_slug"], p["investor_profile_id"]) for p in again.json()["data"]
     }
     assert len(again.json()["data"]) == len(first.json()["data"]) - 1
+
+
+# --- the portal page ------------------------------------------------------------------------
+
+PAGE = "/events/meet-day/meetings"
+
+
+@pytest.fixture
+async def browsers(app: FastAPI, world: World) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """A signed-in portal client for the investor, the publisher, the organiser, the
+    other city's publisher, and one signed out: each with its own cookies."""
+    clients: dict[str, httpx.AsyncClient] = {}
+    keys = {
+        "investor": world.investor_key,
+        "publisher": world.nakhon_sawan_key,
+        "organiser": world.organiser_key,
+        "rayong": world.rayong_key,
+        "anonymous": None,
+    }
+    transport = httpx.ASGITransport(app=app)
+    for name, key in keys.items():
+        client = httpx.AsyncClient(transport=transport, base_url="http://test")
+        if key is not None:
+            form = await client.get("/signin")
+            signed = await client.post(
+                "/signin", data={"api_key": key, "csrf_token": csrf(form.text)}
+            )
+            assert signed.status_code == 303, signed.text
+        clients[name] = client
+    yield clients
+    for client in clients.values():
+        await client.aclose()
+
+
+def section(html: str, key: str) -> str:
+    """The part of the page for one side (``investor-12``, ``listing-fish-balls``)."""
+    start = html.index(f'id="{key}"')
+    end = html.find("<section", start)
+    return html[start : end if end > 0 else len(html)]
+
+
+async def test_an_investor_marks_rounds_and_asks_and_the_publisher_answers_in_the_portal(
+    browsers: dict[str, httpx.AsyncClient], day: dict[str, int], session: Session
+) -> None:
+    investor, publisher = browsers["investor"], browsers["publisher"]
+    food = f"investor-{day['food']}"
+    page = await investor.get(PAGE)
+    assert page.status_code == 200, page.text
+    assert "การนัดพบ" in page.text or "นัดพบ" in page.text  # Thai first
+    mine = section(page.text, food)
+    assert 'data-key="listing-fish-balls"' in mine
+    assert re.search(r"\d+/100", mine)  # each listing with its fit score
+    token = csrf(page.text)
+
+    # No round ticked: the form again, the error beside it, nothing stored.
+    before = snapshot(session)
+    none = await investor.post(f"{PAGE}/availability", data={"csrf_token": token, "side": food})
+    assert none.status_code == 422
+    assert "เลือกอย่างน้อยหนึ่งรอบ" in section(none.text, food)
+    assert snapshot(session) == before
+    saved = await investor.post(
+        f"{PAGE}/availability", data={"csrf_token": token, "side": food, "round": ["1"]}
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"] == f"{PAGE}?notice=meeting_availability_saved#{food}"
+    again = section((await investor.get(PAGE)).text, food)
+    assert re.search(rf'id="{food}-round-1"[^>]*checked', again)
+    assert not re.search(rf'id="{food}-round-0"[^>]*checked', again)
+
+    # A note too long: the page again with what was typed, the error beside it.
+    long_note = "ก" * 501
+    refused = await investor.post(
+        f"{PAGE}/requests",
+        data={"csrf_token": token, "side": food, "to": "listing-fish-balls", "note": long_note},
+    )
+    assert refused.status_code == 422
+    assert long_note in refused.text
+    assert "500" in refused.text
+    assert snapshot(session)["meeting_request"] == before["meeting_request"]
+    asked = await investor.post(
+        f"{PAGE}/requests",
+        data={"csrf_token": token, "side": food, "to": "listing-fish-balls", "note": "ขอพบ"},
+    )
+    assert asked.status_code == 303
+    assert "meeting_request_sent" in asked.headers["location"]
+    twice = await investor.post(
+        f"{PAGE}/requests",
+        data={"csrf_token": token, "side": food, "to": "listing-fish-balls", "note": ""},
+    )
+    assert twice.status_code == 409
+    assert "คุณขอนัดพบครั้งนี้ไปแล้ว" in twice.text
+
+    # The publisher sees it with the note, and accepts.
+    theirs = await publisher.get(PAGE)
+    received = section(theirs.text, "listing-fish-balls")
+    assert "ขอพบ" in received
+    assert "Lanna Food" in received
+    accept = re.search(rf'action="({PAGE}/requests/\d+/accept)"', received)
+    assert accept
+    done = await publisher.post(
+        accept.group(1), data={"csrf_token": csrf(theirs.text), "side": "listing-fish-balls"}
+    )
+    assert done.status_code == 303
+    assert "meeting_request_accepted" in done.headers["location"]
+    after = section((await investor.get(PAGE + "?lang=en")).text, food)
+    assert "You asked, and they accepted" in after
+
+
+async def test_the_organiser_proposes_and_plans_in_the_portal(
+    browsers: dict[str, httpx.AsyncClient],
+    world: World,
+    day: dict[str, int],
+    client: httpx.AsyncClient,
+) -> None:
+    organiser = browsers["organiser"]
+    await ask(client, world.investor_key, "fish-balls", day["food"])
+    await ask(client, world.nakhon_sawan_key, "fish-balls", day["food"])
+    page = await organiser.get(PAGE + "?lang=en")
+    assert page.status_code == 200, page.text
+    assert 'data-testid="organiser-plan"' in page.text
+    assert "1 mutual request" in page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    token = csrf(page.text)
+
+    bad = await organiser.post(
+        f"{PAGE}/proposals",
+        data={"csrf_token": token, "version": version.group(1), "min_score": "lots"},
+    )
+    assert bad.status_code == 422
+    assert 'id="min_score-error"' in bad.text
+    assert 'value="lots"' in bad.text
+    proposed = await organiser.post(
+        f"{PAGE}/proposals",
+        data={
+            "csrf_token": token,
+            "version": version.group(1),
+            "min_score": "0",
+            "per_participant": "2",
+        },
+    )
+    assert proposed.status_code == 303, proposed.text
+    assert "meeting_pairs_proposed" in proposed.headers["location"]
+    stale = await organiser.post(
+        f"{PAGE}/schedule", data={"csrf_token": token, "version": version.group(1)}
+    )
+    assert stale.status_code == 409
+    assert "changed meanwhile" in stale.text
+    fresh = re.search(r'name="version" value="(\d+)"', stale.text)
+    assert fresh
+    planned = await organiser.post(
+        f"{PAGE}/schedule", data={"csrf_token": token, "version": fresh.group(1)}
+    )
+    assert planned.status_code == 303, planned.text
+    shown = await organiser.get(planned.headers["location"] + "&lang=en")
+    assert "The meetings are planned" in shown.text
+    quality = shown.text.split('data-testid="quality"', 1)[1].split("</p>", 1)[0]
+    assert "100.0%" in quality
+    unplaced = shown.text.split('data-testid="unplaced"', 1)[1].split("</ul>", 1)[0]
+    assert "The tables are full" in unplaced or "is booked in every round" in unplaced
+    thai = await organiser.get(PAGE + "?lang=th")
+    assert "100.0%" in thai.text
+    assert "จัดการนัดพบ" in thai.text
+
+
+async def test_the_page_is_for_those_taking_part(
+    browsers: dict[str, httpx.AsyncClient], day: dict[str, int]
+) -> None:
+    assert (await browsers["anonymous"].get(PAGE)).status_code == 401
+    assert (await browsers["rayong"].get(PAGE)).status_code == 403
+    assert (await browsers["publisher"].get(PAGE)).status_code == 200
+    # A publisher has no organiser's forms, nor another publisher's.
+    text = (await browsers["publisher"].get(PAGE)).text
+    assert 'data-testid="organiser-plan"' not in text
+    assert 'id="listing-fish-balls"' in text
+    assert "Guest Angel" not in text  # a hidden investor is not shown to publishers
+    event_page = await browsers["publisher"].get("/events/meet-day")
+    assert 'href="/events/meet-day/meetings"' in event_page.text

@@ -80,8 +80,8 @@ def test_event_page_and_its_printable_booklet(live: dict[str, str], page: Any) -
     page.click('a[href="/events/nakhon-sawan-pitch-day-2027"]')
     page.wait_for_url("**/events/nakhon-sawan-pitch-day-2027")
     schedule = page.locator('[data-testid="schedule"]')
-    assert "13:00" in schedule.inner_text()
-    assert schedule.locator("tbody tr").count() == 6  # one row per slot
+    assert "14:30" in schedule.inner_text()  # the first meeting round, after the pitches
+    assert schedule.locator("tbody tr").count() == 6  # one row per round
     shot(page, "event-page-th")
     page.click('[data-testid="booklet-link"]')
     page.wait_for_url("**/booklet")
