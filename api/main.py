@@ -31,6 +31,7 @@ from api.routes.alerts import sources_for as alert_sources
 from api.routes.catalog import router as catalog_router
 from api.routes.event_day import router as event_day_router
 from api.routes.event_meetings import router as event_meetings_router
+from api.routes.event_selection import router as event_selection_router
 from api.routes.events import router as events_router
 from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(events_router)
     app.include_router(event_day_router)
     app.include_router(event_meetings_router)
+    app.include_router(event_selection_router)
     app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(HeadAsGet)  # HEAD wherever GET: one place for every route

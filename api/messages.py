@@ -254,7 +254,9 @@ MESSAGES: dict[str, str | Contextual] = {
     "meeting_state_mutual": N_("You both asked: the meeting is agreed"),
     "meeting_state_you_asked_pending": N_("You asked: waiting for their answer"),
     "meeting_state_you_asked_accepted": N_("You asked, and they accepted"),
-    "meeting_state_they_asked_pending": N_("They asked to meet you: answer under “Requests to you”"),
+    "meeting_state_they_asked_pending": N_(
+        "They asked to meet you: answer under “Requests to you”"
+    ),
     "meeting_state_they_asked_accepted": N_("They asked, and you accepted"),
     "meeting_state_proposed": N_("The organiser proposed this meeting"),
     "meeting_state_declined": N_("Declined: no meeting"),

@@ -44,6 +44,17 @@ SideKey = Annotated[
     str, Form(max_length=100, pattern=r"^(investor-[0-9]{1,10}|listing-[a-z0-9-]{1,80})$")
 ]
 DEFAULT_PER_PARTICIPANT = 3
+NOTICES = frozenset(
+    {
+        "meeting_availability_saved",
+        "meeting_request_sent",
+        "meeting_request_agreed",
+        "meeting_request_accepted",
+        "meeting_request_declined",
+        "meeting_pairs_proposed",
+        "meeting_planned",
+    }
+)
 
 
 def _always(_: Principal | None) -> bool:
@@ -175,7 +186,8 @@ def _other(
     theirs = next((r for r in asked if r.requested_by not in (me, Side.proposal)), None)
     proposal = next((r for r in asked if r.requested_by == Side.proposal), None)
     state: str | None = None
-    if any(r.status == RequestStatus.declined for r in asked):
+    ended = any(r.status == RequestStatus.declined for r in (mine, theirs) if r is not None)
+    if ended or (proposal and proposal.status == RequestStatus.declined):
         state = "meeting_state_declined"
     elif mine and theirs:
         state = "meeting_state_mutual"
@@ -192,7 +204,7 @@ def _other(
         href=href,
         score=scored[0] if scored else None,
         state=state,
-        may_ask=mine is None and state != "meeting_state_declined",
+        may_ask=mine is None and not ended,  # a declined proposal leaves asking open
     )
 
 
@@ -209,7 +221,6 @@ def _meetings_page(
     settings: ScoringSettings,
     *,
     form: Posted | None = None,
-    problem: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     if principal is None:
@@ -237,6 +248,8 @@ def _meetings_page(
         )
         for r in range(event.round_count)
     ]
+    notice = request.query_params.get("notice", "")
+    number = request.query_params.get("num", "")[:6]
     titles = {x.slug: x.title_th or x.title_en for x in present.listings.values()}
     titles_en = {x.slug: x.title_en or x.title_th for x in present.listings.values()}
     context = {
@@ -250,9 +263,8 @@ def _meetings_page(
         "titles_en": titles_en,
         "csrf": csrf_token(request),
         "form": form or Posted(""),
-        "problem": problem,
-        "notice": request.query_params.get("notice"),
-        "notice_num": request.query_params.get("num", ""),
+        "notice": notice if notice in NOTICES else None,
+        "notice_num": number if number.isdigit() else "",
         "defaults": {
             "min_score": int(DEFAULT_MIN_SCORE),
             "per_participant": DEFAULT_PER_PARTICIPANT,
@@ -325,7 +337,7 @@ def _code(exc: AppError) -> str:
         if "yourself" in exc.message:
             return "meeting_yourself"
         if exc.field == "rounds":
-            return "meeting_rounds_none"
+            return "meeting_rounds_none" if "at least one" in exc.message else "bad_value"
         if exc.field in ("listing", "investor_profile_id"):
             return "meeting_not_attending"
     return "bad_value"

@@ -42,13 +42,13 @@ RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's i
 
 
 @router.get("/{slug}/availability", responses=error_responses(401, 403, 404))
-def get_availability(slug: EventSlug, session: SessionDep, principal: PrincipalDep) -> Availabilities:
+def get_availability(
+    slug: EventSlug, session: SessionDep, principal: PrincipalDep
+) -> Availabilities:
     """The rounds each of your sides (attending investor profiles, listings at the event)
     is free for meetings."""
     event = service.get_event(session, slug=slug)
-    return Availabilities(
-        data=requests.availability_of(session, event=event, principal=principal)
-    )
+    return Availabilities(data=requests.availability_of(session, event=event, principal=principal))
 
 
 @router.put("/{slug}/availability", responses=error_responses(401, 403, 404, 422))
@@ -142,7 +142,9 @@ def propose_pairs(
 
 
 @router.get("/{slug}/schedule", responses=error_responses(401, 403, 404))
-def schedule_report(slug: EventSlug, session: SessionDep, principal: PrincipalDep) -> ScheduleReport:
+def schedule_report(
+    slug: EventSlug, session: SessionDep, principal: PrincipalDep
+) -> ScheduleReport:
     """The last plan's quality and the pairs it left out, with the reason (organiser)."""
     event = service.get_event(session, slug=slug)
     return planning.schedule_report(session, event=event, principal=principal)
@@ -186,6 +188,4 @@ def schedule_meetings(
         )
     response.headers["ETag"] = etag(scheduled.event.version)
     public = service.event_public(session, scheduled.event, principal)
-    return ScheduledEvent(
-        **dict(public), quality=scheduled.quality, unplaced=scheduled.unplaced
-    )
+    return ScheduledEvent(**dict(public), quality=scheduled.quality, unplaced=scheduled.unplaced)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BaseModel, Field
 
 from catalog.schemas import CityRef, ListingSummary
-from core.schemas import StrictModel, partial_model
+from catalog.taxonomy import ListingKind, Sector
+from core.schemas import Omittable, StrictModel, partial_model
 from core.text import OptionalTitle, Slug, Title
 from matching.schemas import Reason
 
@@ -113,12 +114,6 @@ else:
     )
 
 
-class ScheduleRequest(StrictModel):
-    min_score: Annotated[float, Field(ge=0, le=100)] = Field(
-        default=DEFAULT_MIN_SCORE, description="Pairs scoring below this are not worth a meeting."
-    )
-
-
 class MeetingPublic(BaseModel):
     slot: int
     starts_at: str = Field(description="Local time, HH:MM.")
@@ -175,3 +170,185 @@ class ListingShortlist(BaseModel):
 class Shortlist(BaseModel):
     min_score: float
     data: list[ListingShortlist]
+
+
+# --- choosing who pitches: the candidate pool and the selection plan -----------------------
+
+POOL_LIMIT = 500
+Quota = Annotated[int, Field(ge=1, le=40)]
+Threshold = Annotated[float, Field(ge=0, le=100)]
+PerKind = Annotated[int, Field(ge=0, le=20)]
+PerInvestor = Annotated[int, Field(ge=0, le=10)]
+
+
+class PoolEntry(StrictModel):
+    slug: Slug
+    pinned: bool = Field(default=False, description="Always pitches.")
+    excluded: bool = Field(default=False, description="Never pitches.")
+
+
+class PoolFilters(StrictModel):
+    """Catalogue filters: the published listings they find at that moment join the pool."""
+
+    q: Annotated[str, Field(max_length=200)] = Field(default="", description="Search words.")
+    kind: ListingKind | None = None
+    sector: Sector | None = Field(default=None, description="A parent sector includes children.")
+    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    city: Slug | None = None
+
+
+class PoolUpdate(StrictModel):
+    """The whole pool, replacing the one stored: the listings named (with their pin or
+    exclusion) and the published listings the filters find."""
+
+    listings: Annotated[list[PoolEntry], Field(max_length=POOL_LIMIT)] = []
+    filters: PoolFilters | None = None
+
+
+class Named(BaseModel):
+    slug: str
+    name_th: str
+    name_en: str
+
+
+class CandidatePublic(BaseModel):
+    listing: ListingSummary
+    publisher: Named
+    pinned: bool
+    excluded: bool
+
+
+class CandidatesPublic(BaseModel):
+    data: list[CandidatePublic]
+    count: int
+    unpublished: int = Field(
+        description="Listings of the pool no longer published: not shown, never chosen."
+    )
+    version: int
+
+
+class SelectionRules(StrictModel):
+    threshold: Threshold = Field(description="The score from which an investor is served.")
+    max_per_city: Quota | None = Field(default=None, description="Null: no limit.")
+    max_per_publisher: Quota | None = Field(default=None, description="Null: no limit.")
+    min_per_kind: PerKind = Field(
+        default=1, description="At least this many infrastructure and trade listings each."
+    )
+    min_per_investor: PerInvestor = Field(
+        default=1, description="Every attending investor served by at least this many."
+    )
+
+
+class SelectionRequest(StrictModel):
+    """The rules of this run (one omitted stays as in the last run, else its default) and,
+    when sent, which candidates are pinned and which excluded (stored on the pool)."""
+
+    threshold: Omittable[Threshold] = None
+    max_per_city: Quota | None = Field(default=None, description="Null: no limit.")
+    max_per_publisher: Quota | None = Field(default=None, description="Null: no limit.")
+    min_per_kind: Omittable[PerKind] = None
+    min_per_investor: Omittable[PerInvestor] = None
+    pinned: Annotated[list[Slug], Field(max_length=40)] | None = None
+    excluded: Annotated[list[Slug], Field(max_length=POOL_LIMIT)] | None = None
+
+
+class Why(BaseModel):
+    code: str
+    th: str
+    en: str
+
+
+class ServedInvestor(BaseModel):
+    investor_profile_id: int
+    name: str
+    score: float
+
+
+class ChosenListing(BaseModel):
+    position: int = Field(description="1-based: the pitch order.")
+    listing_slug: str
+    title_th: str
+    title_en: str
+    kind: str
+    sector: str
+    city: Named
+    publisher: Named
+    pinned: bool
+    total_fit: float = Field(description="Sum of the scores of the investors it serves.")
+    investor_count: int
+    investors: list[ServedInvestor] = Field(description="Best fit first (at most 10).")
+    reasons: list[Why]
+
+
+class LeftOutListing(BaseModel):
+    listing_slug: str
+    title_th: str
+    title_en: str
+    kind: str
+    sector: str
+    city: Named
+    publisher: Named
+    total_fit: float
+    investor_count: int
+    reason: Why
+
+
+class PositionChange(BaseModel):
+    listing_slug: str
+    was: int
+    now: int
+
+
+class SelectionChanges(BaseModel):
+    """Against the programme before this run."""
+
+    first_run: bool
+    added: list[str]
+    removed: list[str]
+    moved: list[PositionChange]
+
+
+class KindCount(BaseModel):
+    kind: str
+    wanted: int
+    available: int
+    chosen: int
+
+
+class InvestorShort(BaseModel):
+    investor_profile_id: int
+    name: str
+    matches: int
+    wanted: int
+
+
+class CoverageReport(BaseModel):
+    investors: int = Field(description="Attending investors.")
+    wanted: int = Field(description="The rule: chosen listings serving each investor.")
+    short: list[InvestorShort]
+    missing: int = Field(description="Matches missing below the rule, over all investors.")
+    unavoidable: int = Field(description="Of those, how many the solver proved unavoidable.")
+    no_match: int = Field(description="Attending investors no listing in the pool serves.")
+
+
+class SelectionPublic(BaseModel):
+    event: str
+    version: int = Field(description="The event's version: send it as If-Match to run again.")
+    selected_at: datetime
+    rules: SelectionRules
+    slot_count: int
+    candidate_count: int = Field(description="Published, not excluded: what was chosen from.")
+    chosen: list[ChosenListing]
+    left_out: list[LeftOutListing]
+    objective: float = Field(description="Total fit of the chosen listings.")
+    bound: float = Field(
+        description="The solver's bound: no plan meeting the rules as well has more total fit."
+    )
+    gap: float = Field(description="(bound - objective) / bound.")
+    optimal: bool
+    stopped_by_time: bool
+    solve_seconds: float
+    kinds: list[KindCount]
+    coverage: CoverageReport
+    notes: list[Why]
+    changes: SelectionChanges

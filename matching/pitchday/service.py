@@ -102,24 +102,43 @@ def _set_participants(
     listings: Sequence[str] | None,
     investors: Sequence[int] | None,
 ) -> None:
-    """Replace who takes part; a schedule made for other participants is dropped."""
+    """Set who takes part, in order. Rows of those who stay are kept (with their check-in
+    and calendar feed); the schedule is dropped only if someone came or left."""
     event_id = event.id or 0
+    changed = False
     if listings is not None:
-        chosen = _published_listings(session, listings)
-        session.execute(delete(EventListing).where(col(EventListing.event_id) == event_id))
-        session.add_all(
-            EventListing(event_id=event_id, listing_id=listing.id or 0, position=n)
-            for n, listing in enumerate(chosen)
-        )
+        chosen = [listing.id or 0 for listing in _published_listings(session, listings)]
+        changed |= _keep_in_order(session, EventListing, event_id, "listing_id", chosen)
     if investors is not None:
-        profiles = _attending_profiles(session, investors, principal)
-        session.execute(delete(EventInvestor).where(col(EventInvestor.event_id) == event_id))
-        session.add_all(
-            EventInvestor(event_id=event_id, investor_profile_id=profile.id or 0, position=n)
-            for n, profile in enumerate(profiles)
-        )
-    if listings is not None or investors is not None:
+        profiles = [p.id or 0 for p in _attending_profiles(session, investors, principal)]
+        changed |= _keep_in_order(session, EventInvestor, event_id, "investor_profile_id", profiles)
+    if changed:
         _clear_schedule(session, event)
+
+
+def _keep_in_order(
+    session: Session,
+    table: type[EventListing] | type[EventInvestor],
+    event_id: int,
+    key: str,
+    wanted: list[int],
+) -> bool:
+    """Make the event's rows of ``table`` exactly ``wanted``, in that order; whether
+    anyone came or left."""
+    rows = {
+        getattr(row, key): row
+        for row in session.exec(select(table).where(col(table.event_id) == event_id))
+    }
+    for gone in set(rows) - set(wanted):
+        session.delete(rows[gone])
+    for position, party in enumerate(wanted):
+        row = rows.get(party) or table.model_validate(
+            {"event_id": event_id, key: party, "position": position}
+        )
+        row.position = position
+        session.add(row)
+    session.flush()
+    return set(rows) != set(wanted)
 
 
 def _clear_schedule(session: Session, event: PitchEvent) -> None:

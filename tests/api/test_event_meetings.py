@@ -678,5 +678,8 @@ async def test_the_page_is_for_those_taking_part(
     assert 'data-testid="organiser-plan"' not in text
     assert 'id="listing-fish-balls"' in text
     assert "Guest Angel" not in text  # a hidden investor is not shown to publishers
+    odd = await browsers["publisher"].get(PAGE + "?notice=no_such_notice&num=<b>")
+    assert odd.status_code == 200  # a notice is one of the page's own, or none
+    assert 'data-testid="notice"' not in odd.text
     event_page = await browsers["publisher"].get("/events/meet-day")
     assert 'href="/events/meet-day/meetings"' in event_page.text

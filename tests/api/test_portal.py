@@ -228,9 +228,11 @@ async def _pitch_day(client: httpx.AsyncClient, world: World) -> None:
         "name_th": "วันนำเสนอโครงการนครสวรรค์",
         "name_en": f"Pitch day {EVIL}",
         "held_on": "2027-02-15",
-        "first_slot": "09:30",
+        "first_slot": "08:30",
         "slot_minutes": 15,
         "slot_count": 2,
+        "round_first": "09:30",
+        "round_minutes": 15,
         "listings": ["fish-ball-factory"],
         "investors": [created.json()["id"], hidden.json()["id"]],
     }
@@ -309,10 +311,10 @@ async def test_organiser_reads_the_shortlist_and_plans_meetings_in_the_portal(
     assert forged.status_code == 400
     cleared = await published.patch(
         "/v1/events/ns-pitch-day",
-        json={"slot_count": 3},
+        json={"round_count": 3},
         headers=await with_version(published, "/v1/events/ns-pitch-day", auth(world.organiser_key)),
     )
-    assert cleared.json()["meetings"] == []  # new slots: the old plan is gone
+    assert cleared.json()["meetings"] == []  # new rounds: the old plan is gone
     stale_form = {"csrf_token": _csrf(page.text), "min_score": "0", "version": _version(page.text)}
     stale = await published.post("/events/ns-pitch-day/schedule", data=stale_form)
     assert stale.status_code == 412  # planned from a page older than the slot change

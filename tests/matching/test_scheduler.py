@@ -15,6 +15,7 @@ properties below check the plan against that reading.
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -315,7 +316,9 @@ def test_as_many_mutual_requests_as_can_be_placed_and_never_worse_than_the_basel
 
 @settings(max_examples=50, deadline=None)
 @given(problem=problems(max_pairs=12), seed=st.randoms())
-def test_the_same_problem_gives_the_same_plan_whatever_the_order(problem: Problem, seed) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_problem_gives_the_same_plan_whatever_the_order(
+    problem: Problem, seed: random.Random
+) -> None:
     shuffled = list(problem.candidates)
     seed.shuffle(shuffled)
     again = Problem(
