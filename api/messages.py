@@ -344,4 +344,11 @@ MESSAGES: dict[str, str | Contextual] = {
     "figures_group_all": N_("All"),
     "figures_group_city": N_("City"),
     "figures_group_sector": N_("Sector"),
+    # --- choosing who pitches: the candidate pool and the selection
+    "not_a_published_listing": N_("No published listing at this address"),
+    "nothing_to_add": N_("Choose a filter or paste a listing's address"),
+    "pool_too_large": N_("Too many listings (a pool holds at most 500): narrow the filters"),
+    "pinned_and_excluded": N_("A listing cannot be both pinned and excluded"),
+    "too_many_pinned": N_("More listings are pinned than there are pitch slots"),
+    "rule_needs_more_slots": N_("The pitch slots are too few for this rule"),
 }

@@ -34,6 +34,14 @@ class ProcrastinateJobQueue(JobQueue):
             connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
         )
         self.name = worker_name()
+        # Deferring happens in a request's (synchronous) transaction. Once the worker has
+        # opened the app asynchronously in the same process, procrastinate would route a
+        # synchronous defer through its async connector, which cannot use the request's
+        # connection; a job manager over the synchronous connector always can (it uses
+        # the connection given, never a pool of its own).
+        self._deferrer = procrastinate.manager.JobManager(
+            procrastinate.SyncPsycopgConnector(conninfo=libpq_url(database_url))
+        )
 
     def register(self, name: str, task: Task) -> None:
         super().register(name, task)
@@ -48,7 +56,8 @@ class ProcrastinateJobQueue(JobQueue):
 
     def defer(self, session: Session, task: str, arguments: dict[str, Any]) -> None:
         connection = session.connection().connection.driver_connection
-        self.app.tasks[task].configure(connection=connection).defer(**arguments)
+        job = self.app.tasks[task].configure().make_new_job(**arguments)
+        self._deferrer.defer_job(job=job, connection=connection)
 
     async def work(self) -> None:
         async with self.app.open_async():

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.portal import accounts, booklet, event_day, events, public, publisher, signin
 from api.portal import alerts as alert_pages
 from api.portal import event_meetings as event_meetings_pages
+from api.portal import event_selection as event_selection_pages
 from api.portal import investor as investor_pages
 from api.portal import money as money_pages
 from api.portal import organiser as organiser_pages
@@ -21,5 +22,6 @@ for module in (public, organiser_pages, events, signin, accounts, publisher):
 for module in (shortlist_pages, money_pages, alert_pages, investor_pages, booklet, event_day):
     router.include_router(module.router)
 router.include_router(event_meetings_pages.router)
+router.include_router(event_selection_pages.router)
 
 __all__ = ["render_error", "router"]

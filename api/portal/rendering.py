@@ -243,6 +243,7 @@ def render(
         "checkpoint_label": lambda s: i18n.pick(CHECKPOINT_LABELS[CheckpointState(s)], lang),
         "lead_label": lambda s: i18n.pick(LEAD_LABELS[LeadStatus(s)], lang),
         "principal": principal,
+        "home": HOME_BY_ROLE[principal.role] if principal is not None else None,
         "request": request,
         "reader": reader,
         "indicative": reader.indicative,

@@ -324,6 +324,7 @@ class InvestorShort(BaseModel):
 
 class CoverageReport(BaseModel):
     investors: int = Field(description="Attending investors.")
+    served: int = Field(description="Attending investors served by a chosen listing.")
     wanted: int = Field(description="The rule: chosen listings serving each investor.")
     short: list[InvestorShort]
     missing: int = Field(description="Matches missing below the rule, over all investors.")

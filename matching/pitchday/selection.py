@@ -210,6 +210,8 @@ class _Model:
     ) -> _Outcome:
         """Minimise ``x_cost @ x + s_cost * sum(s) + u_cost * sum(u)`` under the rules."""
         n, n_s, n_u = self.n, len(active), len(self.kinds)
+        if n == 0:  # an empty pool: nothing to choose (and HiGHS wants a variable)
+            return _Outcome(np.zeros(0, dtype=np.bool_), 0.0, True, False, 0)
         covered = list(active)
 
         def row(
@@ -419,7 +421,11 @@ def _least_repeats(counts: Counter[int], last: int | None) -> int:
 def pitch_order(chosen: Sequence[Candidate], value: dict[int, float]) -> list[int]:
     """The chosen listing ids in pitch order: related sectors together (families by their
     total fit, strongest first; the parent sector, then its children), and never two
-    listings of one publisher back to back unless there is no other way."""
+    listings of one publisher back to back unless there is no other way.
+
+    The first order in that preference with every family together and no publisher twice
+    in a row, if there is one (a depth-first search, states that failed remembered);
+    else the preferred order bent as little as it takes for the fewest repeats."""
     family_fit: defaultdict[str, float] = defaultdict(float)
     for c in chosen:
         family_fit[family(c.sector)] += value.get(c.listing_id, 0.0)
@@ -434,17 +440,85 @@ def pitch_order(chosen: Sequence[Candidate], value: dict[int, float]) -> list[in
             c.listing_id,
         ),
     )
-    left = Counter(c.publisher for c in preferred)
+    grouped = _grouped_without_repeats(preferred)
+    return grouped if grouped is not None else _fewest_repeats(preferred)
+
+
+class _GaveUp(Exception):
+    pass
+
+
+ORDER_SEARCH_STEPS = 20_000
+
+
+def _grouped_without_repeats(preferred: Sequence[Candidate]) -> list[int] | None:
+    """The first order (in ``preferred``'s preference) that keeps each sector family
+    together and never repeats a publisher, or None if there is none (or the search
+    runs past its budget)."""
+    n = len(preferred)
+    used = [False] * n
+    order: list[int] = []
+    left: Counter[tuple[str, int]] = Counter((family(c.sector), c.publisher) for c in preferred)
+    failed: set[tuple[object, ...]] = set()
+    steps = 0
+
+    def extend(last: int | None, current: str | None) -> bool:
+        nonlocal steps
+        if len(order) == n:
+            return True
+        state = (last, current, tuple(sorted((+left).items())))
+        if state in failed:
+            return False
+        steps += 1
+        if steps > ORDER_SEARCH_STEPS:
+            raise _GaveUp
+        publishers: Counter[int] = Counter()
+        in_family: Counter[int] = Counter()
+        for (name, publisher), count in left.items():
+            publishers[publisher] += count
+            if name == current:
+                in_family[publisher] += count
+        publishers, in_family = +publishers, +in_family  # drop the counts at zero
+        # Prune: the rest cannot avoid a repeat, or the family under way cannot.
+        if _least_repeats(publishers, last) or _least_repeats(in_family, last):
+            failed.add(state)
+            return False
+        for i, c in enumerate(preferred):
+            name = family(c.sector)
+            if used[i] or c.publisher == last or (in_family and name != current):
+                continue
+            used[i] = True
+            order.append(c.listing_id)
+            left[(name, c.publisher)] -= 1
+            if extend(c.publisher, name):
+                return True
+            used[i] = False
+            order.pop()
+            left[(name, c.publisher)] += 1
+        failed.add(state)
+        return False
+
+    try:
+        return order if extend(None, None) else None
+    except _GaveUp:
+        return None
+
+
+def _fewest_repeats(preferred: Sequence[Candidate]) -> list[int]:
+    """The preferred order, taking at each step the first listing that keeps the fewest
+    publisher repeats still possible (exact: ``_least_repeats`` is)."""
+    remaining = list(preferred)
+    left = Counter(c.publisher for c in remaining)
     order: list[int] = []
     last: int | None = None
-    while preferred:
+    while remaining:
         best_index, best_cost = 0, None
-        for index, c in enumerate(preferred):
+        for index, c in enumerate(remaining):
             after = left - Counter([c.publisher])
             cost = int(c.publisher == last) + _least_repeats(after, c.publisher)
             if best_cost is None or cost < best_cost:
                 best_index, best_cost = index, cost
-        pick = preferred.pop(best_index)
+        pick = remaining.pop(best_index)
         left[pick.publisher] -= 1
         left = +left
         order.append(pick.listing_id)
@@ -542,7 +616,11 @@ MAX_SERVED_SHOWN = 10
 
 
 def selection_rules(
-    event: PitchEvent, request: SelectionRequest | None, settings: ScoringSettings
+    event: PitchEvent,
+    request: SelectionRequest | None,
+    settings: ScoringSettings,
+    *,
+    check: bool = True,
 ) -> SelectionRules:
     """The rules of a run: those sent, else the last run's, else the defaults (the
     threshold: the score from which the matching service counts a fit); 422 naming the
@@ -551,6 +629,8 @@ def selection_rules(
     rules = SelectionRules.model_validate(
         {"threshold": settings.match_threshold} | (event.selection_rules or {}) | sent
     )
+    if not check:
+        return rules
     if rules.min_per_kind * len(KINDS) > event.slot_count:
         raise InvalidInput(
             f"at least {rules.min_per_kind} of each of {len(KINDS)} kinds needs "
@@ -939,6 +1019,7 @@ def _plan(
         ],
         coverage=CoverageReport(
             investors=len(profiles),
+            served=int((fit[[row_of[i] for i in order]] > 0).any(axis=0).sum()) if order else 0,
             wanted=rules.min_per_investor,
             short=short,
             missing=int(missing.sum()),

@@ -42,7 +42,7 @@ def serves(count: int, total: float, threshold: float) -> Why:
         code="serves",
         th=f"ตรงใจนักลงทุนที่มาร่วมงาน {count} ราย (คะแนน {points(threshold)} ขึ้นไป) "
         f"ความเหมาะสมรวม {points(total)}",
-        en=f"serves {count} attending investors (scores of {points(threshold)} or more), "
+        en=f"fits {count} of the attending investors (scores of {points(threshold)} or more); "
         f"total fit {points(total)}",
     )
 
@@ -68,8 +68,8 @@ def kind_minimum(kind: str, wanted: int) -> Why:
     th, en = _kind(kind)
     return Why(
         code="kind_minimum",
-        th=f"เป็นหนึ่งในโครงการประเภท{th}อย่างน้อย {wanted} โครงการตามกติกา",
-        en=f"one of the {wanted} {en} listings the rules ask for",
+        th=f"จำเป็นตามกติกาขั้นต่ำต่อประเภท: {th} อย่างน้อย {wanted} โครงการ",
+        en=f"needed for the minimum per kind: {en}, at least {wanted}",
     )
 
 
@@ -99,9 +99,9 @@ def pinned_full() -> Why:
 def lower_fit(own: float, lowest: float, title_th: str, title_en: str) -> Why:
     return Why(
         code="lower_fit",
-        th=f"ความเหมาะสมรวม {points(own)} ต่ำกว่า {points(lowest)} ของ {title_th} "
+        th=f"ความเหมาะสมรวม {points(own)} ต่ำกว่า {points(lowest)} ของ “{title_th}” "
         "ซึ่งต่ำที่สุดในโครงการที่ได้รับเลือก",
-        en=f"total fit {points(own)} is below {points(lowest)}, that of {title_en}, "
+        en=f"total fit {points(own)} is below {points(lowest)}, that of “{title_en}”, "
         "the lowest of the chosen listings",
     )
 
@@ -109,16 +109,16 @@ def lower_fit(own: float, lowest: float, title_th: str, title_en: str) -> Why:
 def city_full(city: Named, cap: int) -> Why:
     return Why(
         code="city_full",
-        th=f"{city.name_th} มีโครงการได้นำเสนอครบ {cap} โครงการตามโควตาต่อเมืองแล้ว",
-        en=f"{city.name_en} already has {cap} pitching listings, the most per city",
+        th=f"{city.name_th} มีโครงการได้นำเสนอครบโควตา {cap} โครงการต่อเมืองแล้ว",
+        en=f"{city.name_en} has reached the quota of {cap} pitching per city",
     )
 
 
 def publisher_full(publisher: Named, cap: int) -> Why:
     return Why(
         code="publisher_full",
-        th=f"{publisher.name_th} มีโครงการได้นำเสนอครบ {cap} โครงการตามโควตาต่อผู้เผยแพร่แล้ว",
-        en=f"{publisher.name_en} already has {cap} pitching listings, the most per publisher",
+        th=f"{publisher.name_th} มีโครงการได้นำเสนอครบโควตา {cap} โครงการต่อผู้เผยแพร่แล้ว",
+        en=f"{publisher.name_en} has reached the quota of {cap} pitching per publisher",
     )
 
 

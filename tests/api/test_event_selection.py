@@ -4,12 +4,15 @@ If-Match, and bad input that leaves the stored event as it was."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session
 
+from tests.api.test_portal_accounts import csrf, sign_in_with_key
+from tests.api.test_thai_all_the_way import english_values_in, visible
 from tests.factories import (
     World,
     auth,
@@ -128,7 +131,8 @@ async def test_the_pool_takes_named_listings_and_catalogue_filters(
     assert got.headers["ETag"] == put.headers["ETag"]
     pool = {c["listing"]["slug"]: c for c in got.json()["data"]}
     assert set(pool) == {"ev-buses", "fish-balls", "rayong-port", "rayong-rice"}
-    assert pool["ev-buses"]["pinned"] and not pool["ev-buses"]["excluded"]
+    assert pool["ev-buses"]["pinned"]
+    assert not pool["ev-buses"]["excluded"]
     assert pool["fish-balls"]["excluded"]
     assert pool["rayong-port"]["publisher"]["slug"] == "rayong-dev"
     # Filters by sector family (a parent takes its children) and by words.
@@ -192,10 +196,11 @@ async def test_the_organiser_chooses_who_pitches_with_reasons(
     assert chosen.status_code == 200, chosen.text
     plan = chosen.json()
     assert plan["version"] == version + 1
-    assert chosen.headers["ETag"] == f'"{plan["version"]}"'
+    assert chosen.headers["ETag"] == f'"v{plan["version"]}"'
     slugs = [c["listing_slug"] for c in plan["chosen"]]
     assert len(slugs) == 3
-    assert "rayong-rice" in slugs and "cold-store" not in slugs
+    assert "rayong-rice" in slugs
+    assert "cold-store" not in slugs
     assert [c["position"] for c in plan["chosen"]] == [1, 2, 3]
     publishers = [c["publisher"]["slug"] for c in plan["chosen"]]
     assert max(publishers.count(p) for p in set(publishers)) <= 2
@@ -206,7 +211,8 @@ async def test_the_organiser_chooses_who_pitches_with_reasons(
     rice = next(c for c in plan["chosen"] if c["listing_slug"] == "rayong-rice")
     assert rice["reasons"][0]["code"] == "pinned"
     served = [c for c in plan["chosen"] if c["investor_count"]]
-    assert served and all(c["investors"] and c["total_fit"] > 0 for c in served)
+    assert served
+    assert all(c["investors"] and c["total_fit"] > 0 for c in served)
     assert all(
         c["total_fit"] == pytest.approx(sum(i["score"] for i in c["investors"]), abs=0.05)
         for c in served
@@ -267,7 +273,8 @@ async def test_pins_and_exclusions_sent_with_the_run_are_kept_on_the_pool(
         )
     ).json()
     slugs = [c["listing_slug"] for c in plan["chosen"]]
-    assert "rayong-port" in slugs and "fish-balls" not in slugs
+    assert "rayong-port" in slugs
+    assert "fish-balls" not in slugs
     pool = (await client.get(f"{EVENT}/candidates", headers=auth(world.organiser_key))).json()
     flags = {c["listing"]["slug"]: (c["pinned"], c["excluded"]) for c in pool["data"]}
     assert flags["rayong-port"] == (True, False)
@@ -342,3 +349,155 @@ async def test_selection_needs_the_organiser_and_the_current_version(
     assert (await client.get("/v1/events/nowhere/candidates", headers=organiser)).status_code == 404
     # An admin may run any event.
     assert (await choose(client, world.admin_key)).status_code == 200
+
+
+# --- the portal page ------------------------------------------------------------------------
+
+PAGE = "/events/selection-day/selection"
+
+
+def _fields(html: str) -> dict[str, str]:
+    return {
+        "csrf_token": csrf(html),
+        "version": re.findall(r'name="version" value="(\d+)"', html)[0],
+    }
+
+
+@pytest.fixture
+async def organiser(
+    client: httpx.AsyncClient, world: World, event: dict[str, int]
+) -> httpx.AsyncClient:
+    await sign_in_with_key(client, world.organiser_key)
+    return client
+
+
+async def test_the_organiser_builds_the_pool_and_chooses_in_the_portal(
+    organiser: httpx.AsyncClient, world: World
+) -> None:
+    event_page = await organiser.get("/events/selection-day")
+    assert f'href="{PAGE}"' in event_page.text
+    empty = await organiser.get(PAGE)
+    assert empty.status_code == 200
+    assert 'data-testid="candidate"' not in empty.text
+    added = await organiser.post(
+        f"{PAGE}/add",
+        data=_fields(empty.text) | {"city": "rayong", "slugs": "/listings/fish-balls\nsolar-roofs"},
+    )
+    assert added.status_code == 303, added.text
+    page = await organiser.get(PAGE)
+    assert page.text.count('data-testid="candidate"') == 4
+    # Pin the rice mill, exclude the fish balls, drop the solar roofs.
+    saved = await organiser.post(
+        f"{PAGE}/pool",
+        data=_fields(page.text)
+        | {
+            "listed": ["fish-balls", "solar-roofs", "rayong-port", "rayong-rice"],
+            "pin": ["rayong-rice"],
+            "exclude": ["fish-balls"],
+            "remove": ["solar-roofs"],
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    pool = (await organiser.get(f"{EVENT}/candidates", headers=auth(world.organiser_key))).json()
+    flags = {c["listing"]["slug"]: (c["pinned"], c["excluded"]) for c in pool["data"]}
+    assert flags == {
+        "fish-balls": (False, True),
+        "rayong-port": (False, False),
+        "rayong-rice": (True, False),
+    }
+    page = await organiser.get(PAGE)
+    chosen = await organiser.post(
+        PAGE,
+        data=_fields(page.text)
+        | {
+            "threshold": "40",
+            "max_per_city": "",
+            "max_per_publisher": "",
+            "min_per_kind": "1",
+            "min_per_investor": "1",
+        },
+    )
+    assert chosen.status_code == 303, chosen.text
+    english = await organiser.get(f"{PAGE}?lang=en")
+    assert 'data-testid="plan"' in english.text
+    assert english.text.count('data-testid="chosen"') == 2
+    assert "pinned by the organiser" in english.text
+    assert "excluded by the organiser" in english.text
+    assert "This is the first plan for this pitch day" in english.text
+    assert 'data-testid="objective"' in english.text
+    assert 'data-testid="bound"' in english.text
+    thai = await organiser.get(f"{PAGE}?lang=th")
+    text = visible(thai.text)
+    assert "ผู้จัดงานปักหมุดให้นำเสนอ" in text
+    assert "ขอบเขตบนจากตัวแก้ปัญหา" in text
+    assert english_values_in(text) == set()
+    # Run again with a quota: the page says what changed.
+    again = await organiser.post(
+        PAGE, data=_fields(thai.text) | {"max_per_city": "1", "min_per_kind": "0"}
+    )
+    assert again.status_code == 303, again.text
+    changed = await organiser.get(f"{PAGE}?lang=en")
+    assert 'data-testid="no-changes"' in changed.text or 'data-testid="changes"' in changed.text
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "field"),
+    [
+        ("add", {"slugs": "draft-plan"}, "slugs"),
+        ("add", {"slugs": ""}, "slugs"),
+        ("add", {"city": "atlantis"}, "city"),
+        ("add", {"kind": "spaceship"}, "kind"),
+        ("", {"threshold": "150"}, "threshold"),
+        ("", {"threshold": "lots"}, "threshold"),
+        ("", {"max_per_city": "2.5"}, "max_per_city"),
+        ("", {"min_per_kind": "2"}, "min_per_kind"),
+        ("", {"min_per_investor": "9"}, "min_per_investor"),
+    ],
+)
+async def test_a_refused_portal_form_shows_each_error_beside_its_field(
+    organiser: httpx.AsyncClient,
+    world: World,
+    session: Session,
+    action: str,
+    fields: dict[str, str],
+    field: str,
+) -> None:
+    await put_pool(organiser, world.organiser_key, {"filters": {}})
+    page = await organiser.get(PAGE)
+    before = snapshot(session)
+    refused = await organiser.post(f"{PAGE}/{action}".rstrip("/"), data=_fields(page.text) | fields)
+    assert refused.status_code == 422, refused.text
+    assert f'id="{field}-error"' in refused.text
+    for name, value in fields.items():
+        if value and name not in ("city", "kind"):  # a value not in a list cannot be shown chosen
+            assert value in refused.text, name
+    assert snapshot(session) == before
+
+
+async def test_a_stale_portal_form_changes_nothing_and_says_so(
+    organiser: httpx.AsyncClient, world: World, session: Session
+) -> None:
+    await put_pool(organiser, world.organiser_key, {"filters": {}})
+    page = await organiser.get(PAGE)
+    await choose(organiser, world.organiser_key)  # someone else runs it meanwhile
+    before = snapshot(session)
+    for action, fields in (
+        ("", {"threshold": "60"}),
+        ("/pool", {"listed": "fish-balls"}),
+        ("/add", {"slugs": "fish-balls"}),
+    ):
+        stale = await organiser.post(f"{PAGE}{action}", data=_fields(page.text) | fields)
+        assert stale.status_code == 412, (action, stale.text)
+        assert 'data-testid="conflict"' in stale.text
+        assert list(fields.values())[0] in stale.text  # what was typed is kept
+    assert snapshot(session) == before
+
+
+async def test_the_page_is_the_organisers(
+    client: httpx.AsyncClient, world: World, event: dict[str, int]
+) -> None:
+    assert (await client.get(PAGE)).status_code == 401
+    await sign_in_with_key(client, world.nakhon_sawan_key)
+    assert (await client.get(PAGE)).status_code == 401
+    page = await client.get("/events/selection-day")
+    assert f'href="{PAGE}"' not in page.text
