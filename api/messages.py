@@ -201,8 +201,7 @@ MESSAGES: dict[str, str | Contextual] = {
     ),
     # --- saved searches and their alerts
     "saved_search_created": N_(
-        "Search saved. Listings published from now on are marked new here, and appear in "
-        "its feed"
+        "Search saved. Listings published from now on are marked new here, and appear in its feed"
     ),
     "saved_search_updated": N_("Saved search updated"),
     "saved_search_deleted": N_("Saved search deleted"),

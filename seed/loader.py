@@ -26,8 +26,12 @@ from core.settings import ScoringSettings
 from matching import service as matching_service
 from matching.matrix import MatrixStore
 from matching.models import InvestorProfile
+from matching.pitchday import agenda_mail, outcomes, planning
+from matching.pitchday import requests as meeting_requests
 from matching.pitchday import service as pitchday_service
-from matching.pitchday.models import PitchEvent
+from matching.pitchday.day_schemas import OutcomeUpdate
+from matching.pitchday.meeting_schemas import AvailabilityUpdate, MeetingRequestCreate
+from matching.pitchday.models import Meeting, PitchEvent
 from matching.pitchday.schemas import EventCreate
 from matching.schemas import InvestorProfileCreate
 
@@ -125,9 +129,7 @@ def _load_investor(session: Session, record: dict[str, Any], report: SeedReport)
     org = record["organisation"]
     organisation = _by_slug(session, Organisation, org["slug"])
     if organisation is None:
-        organisation = Organisation(
-            **org, kind=OrganisationKind.investor, verified_at=utcnow()
-        )
+        organisation = Organisation(**org, kind=OrganisationKind.investor, verified_at=utcnow())
         session.add(organisation)
         session.flush()
         report.organisations += 1
@@ -155,7 +157,9 @@ def load_seed(session: Session) -> SeedReport:
 
 
 def _load_event(session: Session, record: dict[str, Any], report: SeedReport) -> None:
-    """A demo pitch day with its schedule planned, as its organiser would through the API."""
+    """A demo pitch day as its people would make it through the API: the organiser's
+    event, the meeting requests and rounds of investors and cities, a planned (and
+    published) schedule and, for a day already held, what came of its meetings."""
     if _by_slug(session, PitchEvent, record["slug"]) is not None:
         return
     organisation = _by_slug(session, Organisation, record["organisation"]["slug"])
@@ -166,14 +170,19 @@ def _load_event(session: Session, record: dict[str, Any], report: SeedReport) ->
         session.add(organisation)
         session.flush()
         report.organisations += 1
-    organiser = Principal(organisation.id, organisation.slug, Role.organiser, 0)
-    profiles = [_by_slug(session, InvestorProfile, slug) for slug in record["investors"]]
+    organiser = Principal(organisation.id or 0, organisation.slug, Role.organiser)
+    profiles = {slug: _by_slug(session, InvestorProfile, slug) for slug in record["investors"]}
     data = EventCreate.model_validate(
-        {k: v for k, v in record.items() if k not in ("organisation", "min_score")}
-        | {"investors": [profile.id for profile in profiles]}
+        {k: v for k, v in record.items() if k in EventCreate.model_fields and k != "investors"}
+        | {"investors": [profile.id for profile in profiles.values() if profile]}
     )
     event = pitchday_service.create_event(session, data=data, principal=organiser)
-    pitchday_service.build_schedule(
+    met = [{"by": "investor", **o, "answer": "accept"} for o in record.get("outcomes", [])]
+    for asked in [*record.get("requests", []), *met]:
+        _load_request(session, event, asked)
+    for free in record.get("availability", []):
+        _load_availability(session, event, free)
+    planning.build_schedule(
         session,
         event=event,
         principal=organiser,
@@ -182,4 +191,92 @@ def _load_event(session: Session, record: dict[str, Any], report: SeedReport) ->
         settings=ScoringSettings(),
         min_score=record["min_score"],
     )
+    if record.get("publish"):
+        agenda_mail.publish_schedule(
+            session,
+            event=event,
+            expected_version=event.version,
+            principal=organiser,
+            jobs=None,
+            base_url="",
+        )
+    for outcome in record.get("outcomes", []):
+        _load_outcome(session, event, organiser, outcome)
     report.events += 1
+
+
+def _speaker(session: Session, organisation_id: int, role: Role) -> Principal:
+    organisation = session.get(Organisation, organisation_id)
+    assert organisation is not None
+    return Principal(organisation_id, organisation.slug, role)
+
+
+def _sides(session: Session, record: dict[str, Any]) -> tuple[InvestorProfile, Listing]:
+    profile = _by_slug(session, InvestorProfile, record["investor"])
+    listing = _by_slug(session, Listing, record["listing"])
+    assert profile is not None
+    assert listing is not None
+    return profile, listing
+
+
+def _load_request(session: Session, event: PitchEvent, record: dict[str, Any]) -> None:
+    """A meeting request from one side, answered by the other when the record says."""
+    profile, listing = _sides(session, record)
+    investor = _speaker(session, profile.organisation_id, Role.investor)
+    publisher = _speaker(session, listing.organisation_id, Role.publisher)
+    asking, answering = (
+        (investor, publisher) if record["by"] == "investor" else (publisher, investor)
+    )
+    request = meeting_requests.send_request(
+        session,
+        event=event,
+        principal=asking,
+        data=MeetingRequestCreate(
+            listing=listing.slug, investor_profile_id=profile.id or 0, note=record.get("note", "")
+        ),
+    )
+    if record.get("answer") and request.status == "pending":
+        meeting_requests.decide_request(
+            session,
+            event=event,
+            principal=answering,
+            request_id=request.id or 0,
+            accept=record["answer"] == "accept",
+        )
+
+
+def _load_availability(session: Session, event: PitchEvent, record: dict[str, Any]) -> None:
+    if "investor" in record:
+        profile = _by_slug(session, InvestorProfile, record["investor"])
+        assert profile is not None
+        principal = _speaker(session, profile.organisation_id, Role.investor)
+        update = AvailabilityUpdate(investor_profile_id=profile.id, rounds=record["rounds"])
+    else:
+        listing = _by_slug(session, Listing, record["listing"])
+        assert listing is not None
+        principal = _speaker(session, listing.organisation_id, Role.publisher)
+        update = AvailabilityUpdate(listing=listing.slug, rounds=record["rounds"])
+    meeting_requests.set_availability(session, event=event, principal=principal, data=update)
+
+
+def _load_outcome(
+    session: Session, event: PitchEvent, organiser: Principal, record: dict[str, Any]
+) -> None:
+    """What came of a meeting of a day already held; a follow-up or an LOI makes a lead."""
+    profile, listing = _sides(session, record)
+    meeting = session.exec(
+        select(Meeting).where(
+            Meeting.event_id == event.id,
+            Meeting.listing_id == listing.id,
+            Meeting.investor_profile_id == profile.id,
+        )
+    ).first()
+    assert meeting is not None, f"no meeting of {listing.slug} with {profile.slug}"
+    outcomes.record_outcome(
+        session,
+        event=event,
+        meeting_id=meeting.id or 0,
+        data=OutcomeUpdate(outcome=record["outcome"], note=record.get("note", "")),
+        principal=organiser,
+        today=event.held_on,
+    )

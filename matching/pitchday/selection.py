@@ -964,7 +964,7 @@ def _plan(
     notes: list[Why] = []
     if not profiles:
         notes.append(reasons.no_investors())
-    if candidates and len(candidates) <= event.slot_count:
+    if candidates and len(candidates) <= event.slot_count and len(order) == len(candidates):
         notes.append(reasons.all_chosen(len(candidates), event.slot_count))
     if solution.caps_raised:
         notes.append(

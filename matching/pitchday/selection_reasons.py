@@ -172,11 +172,19 @@ def kind_short(kind: str, chosen: int, wanted: int) -> Why:
 
 
 def coverage_short(investors: int, wanted: int, missing: int, unavoidable: int) -> Why:
+    if wanted == 1:
+        return Why(
+            code="coverage_short",
+            th=f"นักลงทุน {investors} รายไม่มีโครงการที่ได้รับเลือกซึ่งตรงใจ "
+            f"(ตัวแก้ปัญหาพิสูจน์ว่าอย่างน้อย {unavoidable} รายหลีกเลี่ยงไม่ได้)",
+            en=f"No chosen listing serves {investors} of the attending investors (the solver "
+            f"proves it unavoidable for at least {unavoidable})",
+        )
     return Why(
         code="coverage_short",
-        th=f"นักลงทุน {investors} รายมีโครงการที่ตรงใจน้อยกว่า {wanted} โครงการ "
+        th=f"นักลงทุน {investors} รายมีโครงการที่ได้รับเลือกซึ่งตรงใจน้อยกว่า {wanted} โครงการ "
         f"(ขาดรวม {missing} ตัวแก้ปัญหาพิสูจน์ว่าอย่างน้อย {unavoidable} หลีกเลี่ยงไม่ได้)",
-        en=f"{investors} investors are served by fewer than {wanted} listings ({missing} "
+        en=f"{investors} investors are served by fewer than {wanted} chosen listings ({missing} "
         f"missing in all; the solver proves at least {unavoidable} unavoidable)",
     )
 

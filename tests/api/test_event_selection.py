@@ -261,6 +261,11 @@ async def test_more_slots_than_candidates_chooses_all_and_says_so(
     assert {c["listing_slug"] for c in plan["chosen"]} == {"fish-balls", "ev-buses"}
     assert "all_chosen" in {note["code"] for note in plan["notes"]}
     assert plan["left_out"] == []
+    # Both are one publisher's: with one per publisher, one waits, and the note goes.
+    quota = (await choose(client, world.organiser_key, {"max_per_publisher": 1})).json()
+    assert len(quota["chosen"]) == 1
+    assert "all_chosen" not in {note["code"] for note in quota["notes"]}
+    assert [c["reason"]["code"] for c in quota["left_out"]] == ["publisher_full"]
 
 
 async def test_pins_and_exclusions_sent_with_the_run_are_kept_on_the_pool(

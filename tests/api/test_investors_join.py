@@ -46,7 +46,8 @@ async def test_an_investor_registers_and_is_signed_in(client: httpx.AsyncClient)
     assert me.json()["person"]["is_owner"] is True
     profile = body["profile"]
     assert profile["name"] == "Mekong Green Fund"
-    assert profile["models"] == [] and profile["stages"] == []  # any, until filled in
+    assert profile["models"] == []
+    assert profile["stages"] == []
     assert profile["horizon_years"] is None
     signed_in = await client.post(
         "/v1/sessions", json={"email": "DESK@mekong-fund.example", "password": PASSWORD}

@@ -67,7 +67,8 @@ async def test_joining_lands_on_the_profile_with_a_live_count(
     assert "ยังไม่ได้ยืนยันองค์กรของคุณ" in text  # not verified yet, said plainly
     assert english_values_in(text) == set()
     count = re.search(r"โครงการที่เผยแพร่ (\d+) โครงการผ่านเงื่อนไขของคุณ", text)
-    assert count and int(count.group(1)) > 0  # an empty profile passes everything
+    assert count
+    assert int(count.group(1)) > 0
 
 
 async def test_amounts_as_people_type_them(investor: httpx.AsyncClient) -> None:
@@ -208,9 +209,7 @@ async def test_interest_in_one_click_followed_and_withdrawn(
     assert THAI.gettext("withdrawn") in visible(mine.text)
 
 
-async def test_the_workplace_is_for_investors(
-    client: httpx.AsyncClient, world: World
-) -> None:
+async def test_the_workplace_is_for_investors(client: httpx.AsyncClient, world: World) -> None:
     for path in ("/investor", "/investor/profile", "/investor/matches", "/investor/interests"):
         anonymous = await client.get(path)
         assert anonymous.status_code == 401, path

@@ -5,6 +5,7 @@ investors invited, found by sector, province and ticket."""
 from __future__ import annotations
 
 import re
+
 import httpx
 import pytest
 from sqlmodel import Session, select
@@ -66,9 +67,7 @@ async def test_an_organiser_creates_and_edits_a_pitch_day(
     assert api["table_count"] == 20
     assert api["name_en"] == "Renamed"
 
-    stale = await organiser.post(
-        f"/events/{slug}/edit", data=EVENT | fields | {"table_count": "3"}
-    )
+    stale = await organiser.post(f"/events/{slug}/edit", data=EVENT | fields | {"table_count": "3"})
     assert stale.status_code == 412
     assert 'data-testid="conflict"' in stale.text
     assert 'value="3"' in stale.text  # what was typed is kept
@@ -122,9 +121,7 @@ async def test_the_workplace_is_the_organisers(
     assert (await client.get(f"/events/{slug}/investors")).status_code == 401
 
 
-async def test_investors_are_found_and_invited(
-    organiser: httpx.AsyncClient, world: World
-) -> None:
+async def test_investors_are_found_and_invited(organiser: httpx.AsyncClient, world: World) -> None:
     food = await create_profile(
         organiser,
         world.investor_key,
@@ -170,4 +167,3 @@ def _version(html: str) -> str:
     match = re.search(r'name="version" value="(\d+)"', html)
     assert match
     return match.group(1)
-

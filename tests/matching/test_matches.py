@@ -286,6 +286,4 @@ async def test_what_would_widen_the_list_is_proven(market: httpx.AsyncClient) ->
         assert wider["count"] == body["count"] + widening["listings_gained"], widening
         assert widening["th"]
         assert widening["en"]
-    assert all(
-        "concession" not in w["change"] or "สัมปทาน" in w["th"] for w in widenings
-    )
+    assert all("concession" not in w["change"] or "สัมปทาน" in w["th"] for w in widenings)

@@ -88,9 +88,7 @@ async def test_organiser_plans_meetings_from_the_shortlist(
     assert ("cold-store", attendees["food"]) not in scores
     # Each pair is scored as the catalogue-wide ranking scores it.
     for name in ("food", "wide"):
-        ranked = await client.get(
-            f"/v1/investors/{attendees[name]}/matches?k=20&min_score=0"
-        )
+        ranked = await client.get(f"/v1/investors/{attendees[name]}/matches?k=20&min_score=0")
         overall = {m["listing"]["slug"]: m["score"] for m in ranked.json()["data"]}
         mine = {slug: score for (slug, who), score in scores.items() if who == attendees[name]}
         assert mine == overall
