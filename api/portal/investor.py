@@ -26,6 +26,7 @@ from api.deps import (
 )
 from api.errors import Rejected
 from api.i18n import Lang
+from api.portal.choices import province_choices, sector_choices
 from api.portal.profile_form import LISTS, TEXTS, ProfileForm
 from api.portal.rendering import (
     CSRF_FIELD,
@@ -42,16 +43,13 @@ from catalog import service as catalog_service
 from catalog.accounts import mail as account_mail
 from catalog.accounts import service as accounts
 from catalog.accounts.models import Person
-from catalog.geography import place_names
 from catalog.models import Organisation
 from catalog.taxonomy import (
     MODEL_LABELS,
     REGION_LABELS,
-    SECTOR_LABELS,
     STAGE_LABELS,
     InvestmentModel,
     Region,
-    Sector,
     Stage,
 )
 from core.errors import AppError, Conflict, NotFound, PreconditionFailed
@@ -104,7 +102,7 @@ def _choices(request: Request) -> dict[str, Any]:
         "investor_types": [(t.value, f"investor_type_{t.value}") for t in InvestorType],
         "countries": countries(lang),
         "languages": language_names(lang),
-        "sectors": [(s.value, i18n.pick(SECTOR_LABELS[s], lang)) for s in Sector],
+        "sectors": sector_choices(lang),
         "regions": [(r.value, i18n.pick(REGION_LABELS[r], lang)) for r in Region],
         "models": [(m.value, i18n.pick(MODEL_LABELS[m], lang)) for m in InvestmentModel],
         "stages": [(s.value, i18n.pick(STAGE_LABELS[s], lang)) for s in Stage],
@@ -292,7 +290,6 @@ def _profile_page(
     notice: str | None = None,
     settings: ScoringSettings,
 ) -> HTMLResponse:
-    provinces, _cities = place_names(session)
     lang = i18n.choose_language(request)
     return render(
         request,
@@ -306,10 +303,7 @@ def _profile_page(
             "notice": notice or request.query_params.get("notice"),
             "standing": _standing(session, principal),
             "csrf": csrf_token(request),
-            "provinces": sorted(
-                ((code, i18n.pick(label, lang)) for code, label in provinces.items()),
-                key=lambda item: item[1],
-            ),
+            "provinces": province_choices(session, lang),
             **_choices(request),
         },
         status_code=status_code,
@@ -521,7 +515,6 @@ def my_matches(
         widen=True,
         **filters.model_dump(mode="json", exclude={"widen", "explain"}),
     )
-    provinces, _cities = place_names(session)
     lang = i18n.choose_language(request)
     return render(
         request,
@@ -535,10 +528,7 @@ def my_matches(
             "page": offset // PAGE_SIZE + 1,
             "pages": max(1, -(-result.count // PAGE_SIZE)),
             "page_size": PAGE_SIZE,
-            "provinces": sorted(
-                ((code, i18n.pick(label, lang)) for code, label in provinces.items()),
-                key=lambda item: item[1],
-            ),
+            "provinces": province_choices(session, lang),
             **_choices(request),
         },
         status_code=200,

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api import i18n
 from api.deps import SessionDep, run_db, services_of, writes
 from api.errors import Rejected
+from api.portal.choices import province_choices, sector_choices
 from api.portal.rendering import (
     CSRF_FIELD,
     PortalPrincipal,
@@ -22,9 +23,8 @@ from api.portal.rendering import (
     render,
 )
 from api.routes.alerts import public_base
-from catalog.geography import place_names
 from catalog.models import City
-from catalog.taxonomy import SECTOR_LABELS, Sector
+from catalog.taxonomy import Sector
 from core.errors import AppError, PreconditionFailed, Unauthorized
 from core.formatting import parse_thb
 from core.principal import Principal, Role
@@ -316,7 +316,6 @@ def invite_investors_page(
         for p in session.exec(select(InvestorProfile).where(col(InvestorProfile.id).in_(attending)))
     }
     lang = i18n.choose_language(request)
-    provinces, _cities = place_names(session)
     return render(
         request,
         "event_investors.html",
@@ -326,11 +325,8 @@ def invite_investors_page(
             "attending": [by_id[i] for i in attending if i in by_id],
             "typed": {"sector": sector, "province": province, "ticket": ticket},
             "errors": errors,
-            "sectors": [(s.value, i18n.pick(SECTOR_LABELS[s], lang)) for s in Sector],
-            "provinces": sorted(
-                ((code, i18n.pick(label, lang)) for code, label in provinces.items()),
-                key=lambda item: item[1],
-            ),
+            "sectors": sector_choices(lang),
+            "provinces": province_choices(session, lang),
             "csrf": csrf_token(request),
             "notice": request.query_params.get("notice"),
         },
