@@ -4,14 +4,16 @@ investor at least one match, two pins and a few exclusions).
 
 The pool and the investors are built in memory from a seeded generator (``ListingRow``s
 through ``ListingMatrix.build``, ``Preferences`` scored by the real scorer): no database.
-Times the whole selection (scoring every pair, both solves, the pitch order), prints the
-total fit against the solver's bound, and runs it twice to show the plan repeats.
+Times the selection's work between reading the database and writing the plan (scoring
+every pair, the solves, the pitch order), prints the total fit against the solver's
+bound, and runs it three times to show the plan repeats.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +103,8 @@ def select(
     rules: Rules,
     settings: ScoringSettings,
 ) -> tuple[Solution, list[int], float]:
-    """What ``select_pitches`` does between reading the database and writing the plan."""
+    """What ``select_pitches`` computes between reading the database and writing the plan
+    (less the words of the reasons)."""
     started = time.perf_counter()
     scores = np.empty((len(matrix), len(profiles)), dtype=np.float32)
     passed = np.empty((len(matrix), len(profiles)), dtype=np.bool_)
@@ -123,8 +126,8 @@ def main() -> None:
     matrix = ListingMatrix.build(rows)  # rows sorted by id: candidates are in that order
     profiles = [investor(rng) for _ in range(INVESTORS)]
     # Two pins and five exclusions, as an organiser would set them.
-    candidates[7] = Candidate(**{**candidates[7].__dict__, "pinned": True})
-    candidates[42] = Candidate(**{**candidates[42].__dict__, "pinned": True})
+    for i in (7, 42):
+        candidates[i] = replace(candidates[i], pinned=True)
     excluded = {100, 200, 300, 400, 500}
     kept = [i for i, c in enumerate(candidates) if c.listing_id not in excluded]
     matrix = ListingMatrix.build([rows[i] for i in kept])

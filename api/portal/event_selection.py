@@ -20,12 +20,12 @@ from starlette.concurrency import run_in_threadpool
 from api import i18n
 from api.deps import JobsDep, ScoringDep, SearchDep, SessionDep, SettingsDep, StoreDep, writes
 from api.errors import Rejected
+from api.portal.choices import province_choices, sector_choices
 from api.portal.rendering import CSRF_FIELD, PortalPrincipal, check_csrf, csrf_token, page, render
 from api.routes.alerts import public_base
-from catalog.geography import place_names
 from catalog.models import City
 from catalog.search.base import SearchIndex
-from catalog.taxonomy import KIND_LABELS, SECTOR_LABELS, ListingKind, Sector
+from catalog.taxonomy import KIND_LABELS, ListingKind
 from core.errors import AppError, PreconditionFailed, Unauthorized
 from core.jobs import JobQueue
 from core.principal import Principal, Role
@@ -94,7 +94,6 @@ def _page(
 ) -> HTMLResponse:
     lang = i18n.choose_language(request)
     typed = typed or Typed()
-    provinces, _cities = place_names(session)
     cities = session.exec(select(City).order_by(col(City.name_en))).all()
     plan = (
         SelectionPublic.model_validate(event.selection | {"version": event.version})
@@ -116,12 +115,9 @@ def _page(
             "bad_listing": typed.bad_listing,
             "conflict": typed.conflict,
             "notice": notice if notice in NOTICES else None,
-            "sectors": [(s.value, i18n.pick(SECTOR_LABELS[s], lang)) for s in Sector],
+            "sectors": sector_choices(lang),
             "kinds": [(k.value, i18n.pick(KIND_LABELS[k], lang)) for k in ListingKind],
-            "provinces": sorted(
-                ((code, i18n.pick(label, lang)) for code, label in provinces.items()),
-                key=lambda item: item[1],
-            ),
+            "provinces": province_choices(session, lang),
             "cities": [(c.slug, i18n.text_in(c.name_th, c.name_en, lang)) for c in cities],
             "points": points,
             "csrf": csrf_token(request),

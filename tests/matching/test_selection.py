@@ -186,6 +186,32 @@ def test_the_same_input_gives_the_same_plan_on_a_larger_pool() -> None:
     assert first.objective == first.bound
 
 
+def test_rules_the_pool_cannot_meet_end_in_time_with_a_plan_and_its_bound() -> None:
+    rng = np.random.default_rng(8)
+    n, m = 400, 250
+    candidates = [
+        Candidate(i + 1, "trade" if i % 2 else "infrastructure", "transport", i % 10, i % 40)
+        for i in range(n)
+    ]
+    # Investors from narrow to broad: two listings apiece cannot fit in 12 slots, and
+    # proving the least shortfall is hard (a covering problem): the time limit ends it.
+    breadth = rng.uniform(0.005, 0.16, m)
+    fit = np.where(rng.random((n, m)) < breadth, rng.integers(55, 100, (n, m)), 0).astype(float)
+    rules = Rules(slots=12, max_per_city=2, max_per_publisher=1, min_per_kind=3, min_per_investor=2)
+    started = time.perf_counter()
+    solution = solve(candidates, fit, rules, seconds=1.0)
+    assert time.perf_counter() - started < 5.0  # the limit, and a last short solve
+    assert solution.stopped_by_time
+    assert not solution.optimal
+    assert len(solution.chosen) == 12
+    chosen = [candidates[i - 1] for i in solution.chosen]
+    assert max(Counter(c.city for c in chosen).values()) <= 2
+    assert max(Counter(c.publisher for c in chosen).values()) <= 1
+    assert solution.kind_shortfall == {"infrastructure": 0, "trade": 0}
+    assert solution.coverage_shortfall.sum() >= solution.coverage_bound > 0
+    assert solution.bound >= solution.objective > 0
+
+
 def _brute_force(
     candidates: list[Candidate], fit: np.ndarray, rules: Rules
 ) -> tuple[int, int, float]:
