@@ -17,10 +17,14 @@ import pytest
 
 
 def environment(root: Path, **extra: str) -> dict[str, str]:
+    """A live server's settings. Semantic search is off unless asked for: embedding the
+    seed takes a core for about fifteen seconds in every server, and only the tests of
+    semantic search need it (they pass ``CITYDEAL_SEMANTIC_SEARCH="true"``)."""
     return {
         **os.environ,
         "CITYDEAL_DATABASE_URL": f"sqlite:///{root / 'live.db'}",
         "CITYDEAL_VAR_DIR": str(root / "var"),
+        "CITYDEAL_SEMANTIC_SEARCH": "false",
         **extra,
     }
 
