@@ -19,9 +19,7 @@ pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = environment(
-        tmp_path, CITYDEAL_SEARCH_SYNC_SECONDS="0.2", CITYDEAL_SEMANTIC_SEARCH="true"
-    )
+    env = environment(tmp_path, CITYDEAL_SEARCH_SYNC_SECONDS="0.2", CITYDEAL_SEMANTIC_SEARCH="true")
     citydeal(env, "db", "upgrade")
     with serve(env, tmp_path, workers=2) as base:
         yield base, env
