@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(MO): $(PO) $(STAMP)
-	$(BIN)/pybabel compile -q -d $(LOCALES) -D messages
+	$(BIN)/pybabel -q compile -d $(LOCALES) -D messages
 
 messages: $(STAMP)
 	$(BIN)/pybabel -q extract --no-wrap --add-location=file -F babel.cfg -k NP_:1c,2 --sort-by-file \
