@@ -196,6 +196,9 @@ async def _run_jobs(jobs: JobQueue) -> None:
             await asyncio.sleep(5)
 
 
+FOLLOWERS_STOP_SECONDS = 15.0
+
+
 def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -213,6 +216,9 @@ def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextMan
         yield
         for follower in followers:
             follower.cancel()
+        # Wait for them to stop (a job runner finishes or cancels its running jobs), so
+        # that nothing of this app outlives its shutdown; bounded, whatever happens.
+        await asyncio.wait(followers, timeout=FOLLOWERS_STOP_SECONDS)
         if services.tally is not None:  # the last seconds' counts, before the process ends
             await anyio.to_thread.run_sync(flush_activity, services.database, services.tally)
 

@@ -20,6 +20,7 @@ from core.db import read_rows
 from core.jobs import MAX_ATTEMPTS, JobContext, JobQueue, JobView, Task, worker_name
 
 STATUSES = {"todo": "queued", "doing": "running", "succeeded": "done"}
+SHUTDOWN_SECONDS = 10.0
 
 
 def libpq_url(database_url: str) -> str:
@@ -62,7 +63,12 @@ class ProcrastinateJobQueue(JobQueue):
     async def work(self) -> None:
         async with self.app.open_async():
             await self.app.run_worker_async(
-                install_signal_handlers=False, name=self.name, wait=True
+                install_signal_handlers=False,
+                name=self.name,
+                wait=True,
+                # Stopping waits this long for running jobs, then cancels them (they are
+                # retried): a stuck job must not hold up the process's shutdown.
+                shutdown_graceful_timeout=SHUTDOWN_SECONDS,
             )
 
     async def run_until_idle(self) -> int:
