@@ -206,17 +206,19 @@ def express_interest(
     return interest, True
 
 
-def interests_of(session: Session, *, principal: Principal) -> list[Interest]:
-    """The interest the principal's organisation expressed, newest first."""
+def interests_of(
+    session: Session, *, principal: Principal, listing_id: int | None = None
+) -> list[Interest]:
+    """The interest the principal's organisation expressed (in one listing, if given),
+    newest first."""
     own = select(InvestorProfile.id).where(
         InvestorProfile.organisation_id == principal.organisation_id
     )
+    stmt = select(Interest).where(col(Interest.investor_profile_id).in_(own))
+    if listing_id is not None:
+        stmt = stmt.where(Interest.listing_id == listing_id)
     return list(
-        session.exec(
-            select(Interest)
-            .where(col(Interest.investor_profile_id).in_(own))
-            .order_by(col(Interest.created_at).desc(), col(Interest.id).desc())
-        )
+        session.exec(stmt.order_by(col(Interest.created_at).desc(), col(Interest.id).desc()))
     )
 
 

@@ -603,12 +603,7 @@ def interest_on(
     if principal is None or principal.role is not Role.investor:
         return None
     mine = next(
-        (
-            i
-            for i in matching.interests_of(session, principal=principal)
-            if i.listing_id == listing_id
-        ),
-        None,
+        iter(matching.interests_of(session, principal=principal, listing_id=listing_id)), None
     )
     person = session.get(Person, principal.person_id) if principal.person_id else None
     return {

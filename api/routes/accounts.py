@@ -34,7 +34,6 @@ from core.errors import NotFound
 from core.jobs import JobQueue
 from core.principal import Principal
 from matching import service as matching
-from matching.models import InvestorProfile
 from matching.schemas import InvestorRegistration, RegistrationPublic
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -189,14 +188,15 @@ def register_investor(
     signed_in = service.start_session(
         session, person, address=client_address(request), settings=settings.accounts
     )
+    public = matching.profile_public(session, profile)
     return RegistrationPublic(
         session=SessionPublic(
             token=signed_in.token,
             expires_at=signed_in.expires_at,
             person=service.person_public(session, person),
         ),
-        organisation=profile_organisation_slug(session, profile),
-        profile=matching.profile_public(session, profile),
+        organisation=public.organisation,
+        profile=public,
         email_confirmation="sent" if mailed else "not-needed",
     )
 
@@ -206,12 +206,6 @@ def register_investor(
 def confirm_email(session: SessionDep, token: Token) -> PersonPublic:
     """Follow the link mailed at registration (once): the address is confirmed."""
     return service.person_public(session, service.confirm_email(session, token=token))
-
-
-def profile_organisation_slug(session: Session, profile: InvestorProfile) -> str:
-    organisation = session.get(Organisation, profile.organisation_id)
-    assert organisation is not None
-    return organisation.slug
 
 
 def _organisation(session: Session, principal: Principal, slug: str) -> Organisation:
