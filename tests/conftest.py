@@ -31,6 +31,8 @@ POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
 os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_TIME_COST", "1")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+# Two test runs on one PostgreSQL server (two checkouts, say) keep apart by this prefix.
+NAMESPACE = os.environ.get("CITYDEAL_TEST_DATABASE_PREFIX", "citydeal")
 
 
 def _fresh_postgres_database(url: str, name: str) -> str:
@@ -56,7 +58,7 @@ def database_url(
     else:
         assert POSTGRES_URL is not None
         # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
-        url = _fresh_postgres_database(POSTGRES_URL, f"citydeal_test_{worker_id}")
+        url = _fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
     upgrade(url)
     return url
 
@@ -74,7 +76,7 @@ def module_database_url(
         yield url
         return
     assert POSTGRES_URL is not None
-    name = f"citydeal_module_{worker_id}"
+    name = f"{NAMESPACE}_module_{worker_id}"
     url = _fresh_postgres_database(POSTGRES_URL, name)
     upgrade(url)
     yield url
@@ -165,7 +167,7 @@ def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
         return
     admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"citydeal_scratch_{os.getpid()}"  # one per xdist worker process
+    name = f"{NAMESPACE}_scratch_{os.getpid()}"  # one per xdist worker process
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         connection.execute(text(f"CREATE DATABASE {name}"))
