@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck openapi bench migrate seed clean messages
+.PHONY: run test lint format typecheck openapi bench bench-load migrate seed clean messages
 
 # The portal's words: English message ids in the code and templates, Thai in the .po file
 # (any gettext tool opens it). `make messages` extracts, merges and compiles; the compiled
@@ -56,6 +56,13 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The load benchmark (bench/load/, so not part of `make bench`): uvicorn with two workers on
+# SQLite and on PostgreSQL, the 100,000-listing catalogue, a mixed load from wrk in steps of
+# rising connections. Needs wrk (apt-get install wrk) and PostgreSQL at 127.0.0.1:5432 (or
+# CITYDEAL_BENCH_DATABASE_URL). `make bench-load ARGS=--quick` for a short run.
+bench-load: $(STAMP) $(MO)
+	$(BIN)/python bench/load/load_bench.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

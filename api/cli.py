@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -11,11 +14,19 @@ from sqlmodel import Session
 from api.migrate import upgrade
 from catalog.accounts.service import bootstrap_admin
 from catalog.models import City, Organisation
-from catalog.organisations import issue_key
+from catalog.organisations import issue_key, misfit_keys
 from catalog.search.documents import count_published
 from catalog.search.semantic import embed_all
 from catalog.search.sync import rebuild
-from core.db import Database, for_writing, make_engine
+from core.audit import Actor, act_as
+from core.db import (
+    Database,
+    database_unavailable,
+    for_writing,
+    make_engine,
+    unavailable_reason,
+    utcnow,
+)
 from core.errors import AppError
 from core.principal import OrganisationKind, Role
 from core.settings import get_settings
@@ -37,13 +48,24 @@ def _session() -> Session:
     # Write intent from the start: on SQLite, a command that reads and then writes while
     # the app's followers write would otherwise fail at once ("database is locked").
     engine = for_writing(make_engine(get_settings().database_url))
-    return Session(engine, expire_on_commit=False)
+    session = Session(engine, expire_on_commit=False)
+    act_as(session, Actor(source="cli"))  # the audit log says the change came from here
+    return session
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations and load reference data (provinces)."""
-    upgrade(get_settings().database_url)
+    try:
+        upgrade(get_settings().database_url)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # One line, no traceback: the command is fine, the database is not reachable.
+        Console(stderr=True).print(
+            f"[red]database unavailable:[/] {unavailable_reason(exc)}", highlight=False
+        )
+        raise typer.Exit(1) from None
     console.print("[green]database is at the latest schema[/]")
 
 
@@ -149,6 +171,119 @@ def keys_create(
         session.commit()
     console.print("[yellow]Store this key now; it cannot be shown again:[/]")
     print(key)
+
+
+@keys_app.command("misfits")
+def keys_misfits(
+    revoke: Annotated[bool, typer.Option(help="Revoke them as well.")] = False,
+) -> None:
+    """List live keys whose role does not fit their organisation's kind (issued before
+    roles had to fit): every request with one is refused. --revoke revokes them."""
+    with _session() as session:
+        found = misfit_keys(session)
+        for row, organisation in found:
+            print(f"{row.id}\t{organisation.slug}\t{organisation.kind}\t{row.role}\t{row.label}")
+            if revoke:
+                row.revoked_at = utcnow()
+                session.add(row)
+        session.commit()
+    done = "revoked" if revoke else "found"
+    console.print(f"{len(found)} misfit key(s) {done}", style="yellow" if found else None)
+
+
+def _backup_failed(notes: Console, what: str, exc: Exception) -> NoReturn:
+    """One line saying why an export or import stopped (exit 2), or that the database
+    could not be reached (exit 1); a traceback only for a bug."""
+    from core.backup import BackupError
+    from core.db import database_unavailable, unavailable_reason
+
+    if database_unavailable(exc):
+        notes.print(f"[red]{what}: database unavailable:[/] {unavailable_reason(exc)}")
+        raise typer.Exit(1) from None
+    if isinstance(exc, UnicodeDecodeError):
+        notes.print(f"[red]{what}: the file is not UTF-8 text[/]", highlight=False)
+    elif isinstance(exc, BackupError | OSError):
+        notes.print(f"[red]{what}: {exc}[/]", highlight=False)
+    else:
+        raise exc
+    raise typer.Exit(2) from None
+
+
+@app.command("export")
+def export_data(
+    file: Annotated[
+        Path | None, typer.Argument(help="The file to write; standard output without one.")
+    ] = None,
+    with_vectors: Annotated[
+        bool,
+        typer.Option(
+            "--with-vectors", help="Also write the semantic vectors (derived, slow to make)."
+        ),
+    ] = False,
+) -> None:
+    """Write all the app's data as JSON Lines, e.g. `citydeal export > backup.jsonl`:
+    every table but secrets (password hashes, sessions, links) and derived data (README)."""
+    from api.tables import BACKUP, metadata
+    from core.backup import export
+
+    notes = Console(stderr=True)  # standard output may be the export itself
+    policy = BACKUP.including({"listing_vector"} if with_vectors else ())
+    engine = make_engine(get_settings().database_url)
+    partial = file.with_name(file.name + ".partial") if file is not None else None
+    try:
+        if partial is None:
+            stdout = cast(io.TextIOWrapper, sys.stdout)
+            stdout.reconfigure(encoding="utf-8")
+            report = export(engine, metadata(), policy, stdout)
+        else:
+            # Written aside and renamed when complete: a failed export leaves no file
+            # that looks like a backup.
+            with partial.open("w", encoding="utf-8") as out:
+                report = export(engine, metadata(), policy, out)
+            partial.replace(cast(Path, file))
+    except Exception as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        _backup_failed(notes, "the export failed", exc)
+    finally:
+        engine.dispose()
+    notes.print(
+        f"exported {report.total} rows of {len(report.rows)} tables "
+        f"(migration {report.revision}) in {report.seconds:.1f} s"
+    )
+
+
+@app.command("import")
+def import_data(
+    file: Annotated[Path, typer.Argument(help="A file `citydeal export` wrote; - reads stdin.")],
+) -> None:
+    """Restore an export into a new database (`citydeal db upgrade` first): all of the
+    file in one transaction, or nothing."""
+    from api.tables import BACKUP, metadata
+    from core.backup import restore
+
+    engine = for_writing(make_engine(get_settings().database_url))
+    try:
+        if str(file) == "-":
+            stdin = cast(io.TextIOWrapper, sys.stdin)
+            stdin.reconfigure(encoding="utf-8")
+            report = restore(engine, metadata(), BACKUP, stdin)
+        else:
+            with file.open(encoding="utf-8") as lines:
+                report = restore(engine, metadata(), BACKUP, lines)
+    except Exception as exc:
+        _backup_failed(Console(stderr=True), "nothing was imported", exc)
+    finally:
+        engine.dispose()
+    console.print(
+        f"[green]imported {report.total} rows into {len(report.rows)} tables "
+        f"in {report.seconds:.1f} s[/]"
+    )
+    console.print(
+        "Passwords are not exported: people set a new one through a reset link "
+        "(`citydeal people create-admin --email …` makes one for an admin). "
+        "Run `citydeal reindex` to rebuild the search index and semantic vectors."
+    )
 
 
 @app.command()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from api.middleware import is_head
 from catalog.access import ensure_publisher
@@ -24,10 +26,12 @@ from catalog.analytics import Tally
 from catalog.organisations import authenticate_key, record_key_use
 from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, Vector
+from core.audit import Actor, act_as, acting
 from core.db import Database, finish, reads_in_place
 from core.errors import InvalidInput, PreconditionRequired, Unauthorized
 from core.jobs import JobQueue
 from core.principal import Principal
+from core.ratelimit import RateLimiter
 from core.settings import ScoringSettings, Settings
 from matching.matrix import MatrixStore
 
@@ -49,8 +53,10 @@ class Services:
         matrices: MatrixStore,
         embedder: Embedder | None = None,
         jobs: JobQueue | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter or RateLimiter(settings.rate_limits)
         self.passwords = Passwords(settings.accounts)
         self.database = database
         self.matrices = matrices
@@ -111,12 +117,18 @@ async def get_matrix_store(request: Request) -> MatrixStore:
     return services_of(request).matrices
 
 
+async def get_limiter(request: Request) -> RateLimiter:
+    return services_of(request).limiter
+
+
 SettingsDep = Annotated[Settings, Depends(current_settings)]
 SearchDep = Annotated[SearchIndex, Depends(get_search_index)]
 StoreDep = Annotated[MatrixStore, Depends(get_matrix_store)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 JobsDep = Annotated[JobQueue | None, Depends(get_jobs)]
 TallyDep = Annotated[Tally | None, Depends(get_tally)]
+# The rate limiter: ``limiter.hit(Rule.…, who)`` raises 429 with Retry-After (core.ratelimit).
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
 
 
@@ -165,10 +177,33 @@ def declares_writes(request: Request) -> bool:
     return bool(getattr(request.scope.get("endpoint"), _WRITES, False))
 
 
+def request_id_of(request: Request) -> str | None:
+    """The request's id (``X-Request-ID``), as the request-id middleware settled it."""
+    settled = request.scope.get("state", {}).get("request_id")
+    return str(settled) if settled else request.headers.get("x-request-id")
+
+
+def _actor_of(request: Request) -> Actor:
+    """Where a request's changes come from, before anyone is known (``name_actor``)."""
+    return Actor(
+        source="api" if request.url.path.startswith("/v1") else "portal",
+        address=request.client.host if request.client else None,
+        request_id=(request_id_of(request) or "")[:64] or None,
+    )
+
+
+def name_actor(session: Session, principal: Principal | None) -> None:
+    """The audit log names the person or key behind the unit of work's changes."""
+    if principal is not None:
+        actor = replace(acting(session), person_id=principal.person_id)
+        act_as(session, replace(actor, api_key_id=principal.api_key_id))
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's one unit of work: committed if the route succeeds, else rolled back.
     After a write commits, the hooks the composition root registered run (search sync)."""
     session = services_of(request).database.open(write=declares_writes(request))
+    act_as(session, _actor_of(request))
     try:
         yield session
     except BaseException:
@@ -184,7 +219,28 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 # --- who is asking ------------------------------------------------------------------------
 
-_bearer = HTTPBearer(
+
+class _Bearer(HTTPBearer):
+    """``Authorization: Bearer <token>``, or no header at all (None: anonymous). Any other
+    header (``Basic …``, a bearer with no token, garbage) is a 401 naming it, never
+    anonymous access: a caller who meant to sign in must learn that it did not."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        authorization = request.headers.get("Authorization")
+        if authorization is None:
+            return None
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized(
+                "the Authorization header must be 'Bearer ' and a key or session token",
+                field="authorization",
+            )
+        return HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+
+
+_bearer = _Bearer(
+    scheme_name="HTTPBearer",
     auto_error=False,
     description="An organisation's API key (`cdk_…`), or a person's session token (`cds_…`, "
     "from `POST /v1/sessions`).",
@@ -199,9 +255,14 @@ def get_optional_principal(
     if credentials is None:
         return None
     token = credentials.credentials
+    limiter = services_of(request).limiter
     if token.startswith(f"{SESSION_PREFIX}_"):
-        return resolve_session(session, token)
+        person = resolve_session(session, token)
+        limiter.hit_principal(person)  # per person
+        name_actor(session, person)
+        return person
     principal, stale = authenticate_key(session, token)
+    limiter.hit_principal(principal)  # per key, before anything is recorded
     if stale and principal.api_key_id is not None:
         if declares_writes(request):
             record_key_use(session, principal.api_key_id)  # it holds the write lock already
@@ -209,6 +270,7 @@ def get_optional_principal(
             # A read-only request: a short unit of work of its own.
             with services_of(request).database.writing() as recording:
                 record_key_use(recording, principal.api_key_id)
+    name_actor(session, principal)
     return principal
 
 

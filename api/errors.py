@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from core.errors import AppError
+from api.middleware import current_request_id
+from core.db import database_unavailable, unavailable_reason
+from core.errors import AppError, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -22,6 +29,22 @@ class ErrorBody(BaseModel):
     error: str
     detail: str
     field: str | None = None
+
+
+class FieldError(BaseModel):
+    """One field that failed validation."""
+
+    field: str
+    location: str | None
+    message: str
+    type: str
+
+
+class ValidationErrorBody(ErrorBody):
+    """A 422: the first problem in ``detail`` and ``field``; for a request that failed
+    validation, every problem in ``errors``."""
+
+    errors: list[FieldError] | None = None
 
 
 def error_response(
@@ -112,8 +135,33 @@ def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "http_error")
     if _is_page(request) and exc.status_code in (404, 405):
-        return _page(request, exc.status_code, code)
-    return error_response(exc.status_code, code, str(exc.detail))
+        response = _page(request, exc.status_code, code)
+    else:
+        response = error_response(exc.status_code, code, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request) or (exc.headers or {}).get(
+            "Allow", ""
+        )
+    return response
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (Starlette's 405 names only those of
+    the first route it found there, while a path often has one route per method)."""
+    contexts = getattr(routing, "iter_route_contexts", None)  # FastAPI >= 0.165
+    found: dict[str, set[str]] = {}  # by path template
+    for route in contexts(request.app.routes) if contexts else request.app.routes:
+        allowed = getattr(route, "methods", None)
+        if allowed and route.matches(request.scope)[0] != Match.NONE:
+            found.setdefault(route.path_format, set()).update(allowed)
+    if not found:
+        return ""
+    # The resource is the most specific template (``/listings/export``, not ``/listings/{ref}``).
+    methods = found[min(found, key=lambda template: template.count("{"))]
+    if "GET" in methods:
+        methods.add("HEAD")  # api.middleware.HeadAsGet answers HEAD wherever GET
+    return ", ".join(sorted(methods))
 
 
 def _integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
@@ -122,9 +170,38 @@ def _integrity_error(_request: Request, _exc: Exception) -> JSONResponse:
     return error_response(409, "conflict", "the change conflicts with data saved meanwhile")
 
 
+def _database_error(request: Request, exc: Exception) -> Response:
+    """The database is down, silent or busy: 503 with ``Retry-After`` and one log line
+    naming it (no traceback: nothing in the app is wrong). Any other database error is
+    a bug, answered as one."""
+    if not database_unavailable(exc):
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _unexpected_error(request, exc)
+    log.warning(
+        "database unavailable (%s %s): %s",
+        request.method,
+        request.url.path,
+        unavailable_reason(exc),
+    )
+    services = getattr(request.app.state, "services", None)
+    retry_after = services.settings.db.retry_after_seconds if services else 5
+    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
+    if _is_page(request):
+        response = _page(request, 503, unavailable.code)
+    else:
+        response = error_response(503, unavailable.code, unavailable.message)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def _unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
     # A bug, not bad input: logged by the server; the client gets the same JSON shape.
-    return error_response(500, "internal_error", "something went wrong on our side")
+    # Starlette answers it outside the middleware, so the request id is added here.
+    response = error_response(500, "internal_error", "something went wrong on our side")
+    request_id = current_request_id()
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    return response
 
 
 def install_error_handlers(app: FastAPI, *, render_page: PageRenderer) -> None:
@@ -136,6 +213,8 @@ def install_error_handlers(app: FastAPI, *, render_page: PageRenderer) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -22,7 +22,15 @@ from starlette.staticfiles import StaticFiles
 
 from api.deps import Services
 from api.errors import install_error_handlers
-from api.middleware import BodySizeLimit, HeadAsGet, ServerTiming
+from api.idempotency import Idempotency
+from api.middleware import (
+    BodySizeLimit,
+    HeadAsGet,
+    ServerTiming,
+    current_request_id,
+    request_id_middleware,
+)
+from api.openapi import install_openapi
 from api.portal import render_error
 from api.portal import router as portal_router
 from api.routes.accounts import router as accounts_router
@@ -33,10 +41,12 @@ from api.routes.event_day import router as event_day_router
 from api.routes.event_meetings import router as event_meetings_router
 from api.routes.event_selection import router as event_selection_router
 from api.routes.events import router as events_router
+from api.routes.health import router as health_router
 from api.routes.importing import router as importing_router
 from api.routes.matching import router as matching_router
 from api.routes.money import router as money_router
 from api.routes.shortlist import router as shortlist_router
+from api.security import SecurityHeaders
 from catalog.accounts import mail as account_mail
 from catalog.analytics import Tally
 from catalog.analytics import flush as flush_activity
@@ -46,10 +56,12 @@ from catalog.search.semantic import Embedder, embed_changes
 from catalog.search.sync import catch_up_quietly
 from catalog.search.tantivy_engine import TantivyIndex
 from catalog.service import LISTINGS_CHANGED
-from core.db import Database, make_engine
+from core.db import Database, database_unavailable, make_engine, unavailable_reason
 from core.jobs import JobContext, JobQueue, TableJobQueue
+from core.logs import configure_logging
 from core.mail import Mailer
 from core.procrastinate_queue import ProcrastinateJobQueue
+from core.ratelimit import RateLimiter
 from core.settings import Settings, get_settings
 from matching import alerts
 from matching.matrix import MatrixStore
@@ -109,6 +121,7 @@ def build_services(
     search: SearchIndex | None = None,
     matrices: MatrixStore | None = None,
     jobs: JobQueue | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Services:
     """Every shared object of a process, each replaceable (tests bind the database to
     their own transaction and give each test a fresh index)."""
@@ -120,11 +133,21 @@ def build_services(
         matrices or MatrixStore(),
         embedder_for(settings),
         jobs or jobs_for(settings, database),
+        limiter or RateLimiter(settings.rate_limits),
     )
     keep_search_in_step(services)
     if services.jobs is not None:  # digests read this process's index and matrix
         alerts.register_tasks(services.jobs, lambda: alert_sources(services))
     return services
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """One line when the database is the cause (it is down: a traceback says nothing
+    more, every few seconds); the whole traceback for anything else (a bug)."""
+    if database_unavailable(exc):
+        log.warning("database unavailable; %s: %s", what, unavailable_reason(exc))
+    else:
+        log.error("%s", what, exc_info=exc)
 
 
 async def _follow_change_log(services: Services) -> None:
@@ -137,8 +160,8 @@ async def _follow_change_log(services: Services) -> None:
     while True:
         try:
             await anyio.to_thread.run_sync(catch_up_once)
-        except Exception:
-            log.exception("search follower failed; retrying")
+        except Exception as exc:
+            _log_failure("search follower failed; retrying", exc)
         await asyncio.sleep(services.settings.search_sync_seconds)
 
 
@@ -149,8 +172,8 @@ async def _embed_changed_listings(services: Services, embedder: Embedder) -> Non
     while True:
         try:
             done = await anyio.to_thread.run_sync(embed_changes, services.database, embedder, owner)
-        except Exception:
-            log.exception("vector follower failed; retrying")
+        except Exception as exc:
+            _log_failure("vector follower failed; retrying", exc)
             done = 0
         if not done:
             await asyncio.sleep(services.settings.search_sync_seconds)
@@ -162,8 +185,8 @@ async def _flush_activity(services: Services, tally: Tally) -> None:
         await asyncio.sleep(services.settings.analytics_flush_seconds)
         try:
             await anyio.to_thread.run_sync(flush_activity, services.database, tally)
-        except Exception:
-            log.exception("activity counts could not be written; keeping on counting")
+        except Exception as exc:
+            _log_failure("activity counts could not be written; keeping on counting", exc)
 
 
 async def _schedule_digests(services: Services, jobs: JobQueue) -> None:
@@ -179,8 +202,8 @@ async def _schedule_digests(services: Services, jobs: JobQueue) -> None:
                     base_url=services.settings.public_url,
                 )
             )
-        except Exception:
-            log.exception("digests could not be scheduled; retrying")
+        except Exception as exc:
+            _log_failure("digests could not be scheduled; retrying", exc)
         await asyncio.sleep(services.settings.digest_check_seconds)
 
 
@@ -191,8 +214,8 @@ async def _run_jobs(jobs: JobQueue) -> None:
             await jobs.work()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("job runner stopped; restarting")
+        except Exception as exc:
+            _log_failure("job runner stopped; restarting", exc)
             await asyncio.sleep(5)
 
 
@@ -234,6 +257,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         version="0.1.0",
         summary="Investment opportunities published by Thailand's smart cities.",
         generate_unique_id_function=_operation_id,
+        docs_url="/docs" if settings.serves_api_docs else None,  # /openapi.json stays
+        redoc_url="/redoc" if settings.serves_api_docs else None,
     )
     app.state.services = services
     app.add_middleware(
@@ -245,6 +270,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         https_only=settings.environment == "production",
     )
     install_error_handlers(app, render_page=render_error)
+    install_openapi(app)  # the spec as the app answers (errors, optional keys, If-Match)
+    app.include_router(health_router)  # /healthz, /readyz: no key, no rate limit
     app.include_router(importing_router)
     app.include_router(catalog_router)
     app.include_router(accounts_router)
@@ -259,8 +286,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(HeadAsGet)  # HEAD wherever GET: one place for every route
+    app.add_middleware(Idempotency)  # a retried POST gets the first answer
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, settings=settings)  # every response, cookie and 500
     app.add_middleware(ServerTiming)  # outermost: it times everything inside
+    app.add_middleware(request_id_middleware)  # X-Request-ID, in every log record too
     return app
 
 
@@ -269,6 +299,7 @@ def __getattr__(name: str) -> FastAPI:
     # and the CLI import this module without wanting a database connection or an index).
     if name == "app":
         application = create_app()
+        configure_logging(application.state.services.settings, request_id=current_request_id)
         globals()["app"] = application
         return application
     raise AttributeError(name)

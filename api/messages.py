@@ -107,6 +107,29 @@ MESSAGES: dict[str, str | Contextual] = {
     "role_investor": N_("investor"),
     "role_organiser": N_("organiser"),
     "role_admin": N_("admin"),
+    "audit_listing": N_("Listing"),
+    "audit_listing_model": N_("Listing's investment model"),
+    "audit_listing_step": N_("Step to invest"),
+    "audit_checkpoint": N_("Checkpoint"),
+    "audit_lead": N_("Lead"),
+    "audit_investor_profile": N_("Investor profile"),
+    "audit_event": N_("Pitch day"),
+    "audit_event_pitch": N_("Pitching listing"),
+    "audit_event_attendee": N_("Attending investor"),
+    "audit_event_candidate": N_("Pitch candidate"),
+    "audit_meeting": N_("Meeting"),
+    "audit_meeting_request": N_("Meeting request"),
+    "audit_membership": N_("Member"),
+    "audit_api_key": N_("API key"),
+    "audit_organisation": N_("Organisation"),
+    "audit_created": N_("created"),
+    "audit_changed": N_("changed"),
+    "audit_deleted": N_("deleted"),
+    "audit_source_api": N_("API"),
+    "audit_source_portal": N_("portal"),
+    "audit_source_cli": N_("command line"),
+    "audit_source_job": N_("background job"),
+    "audit_source_system": N_("system"),
     "link": N_("Link"),
     "job_task": N_("Task"),
     "job_attempts": N_("Attempts"),
@@ -297,6 +320,13 @@ MESSAGES: dict[str, str | Contextual] = {
     "error_precondition_required": N_("Reload the page and try again."),
     "error_too_many_requests": N_("Too many attempts. Wait a few minutes and try again."),
     "error_service_unavailable": N_("This part of the service is busy. Try again in a moment."),
+    "error_database_unavailable": N_(
+        "The service cannot reach its database just now. Try again in a moment."
+    ),
+    "error_search_unavailable": N_(
+        "Search is being rebuilt and will be back shortly. The rest of the site works: "
+        "try again in a minute."
+    ),
     # --- the shortlist, comparisons, and indicative amounts in foreign money
     "fx_indicative": N_("≈ %(amount)s (indicative, at %(rate)s THB per %(currency)s on %(date)s)"),
     "fx_rate_set": N_("Rate saved: indicative amounts use it from now on"),

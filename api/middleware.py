@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
+from asgi_correlation_id import CorrelationIdMiddleware
+from asgi_correlation_id.context import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -37,17 +40,7 @@ class BodySizeLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _reject(self, send: Send) -> None:
         payload = json.dumps(
@@ -129,3 +122,43 @@ HEAD_STATE = "head_request"
 def is_head(scope: Scope) -> bool:
     """Whether the request came as a HEAD, answered as a GET without the body."""
     return bool(scope.get("state", {}).get(HEAD_STATE, False))
+
+
+# --- the request id -------------------------------------------------------------------
+
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+
+def sane_request_id(value: str) -> bool:
+    """A caller's ``X-Request-ID`` is kept when it is short printable ASCII without
+    spaces (a UUID, a load balancer's or a tracer's id); anything else is replaced by a
+    generated one, so a log line cannot be forged through it."""
+    return bool(_SANE_REQUEST_ID.match(value))
+
+
+def request_id_middleware(app: ASGIApp) -> CorrelationIdMiddleware:
+    """``X-Request-ID`` on every request and response: the caller's if sane, else new."""
+    return CorrelationIdMiddleware(app, header_name=REQUEST_ID_HEADER, validator=sane_request_id)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered (None outside a request)."""
+    return correlation_id.get()
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app ``body`` (already read) whole, then whatever comes
+    next (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay

@@ -27,8 +27,10 @@ def upgrade_connection(connection: Connection) -> None:
 
 
 def upgrade(url: str) -> None:
-    """Migrate the database at ``url`` to head, in one transaction where the database allows."""
-    engine = make_engine(url)
+    """Migrate the database at ``url`` to head, in one transaction where the database allows.
+    Connecting waits as long as a request would (``CITYDEAL_DB_CONNECT_TIMEOUT_SECONDS``);
+    a migration's statements have no time limit (an index on a large table takes long)."""
+    engine = make_engine(url, statement_timeout=False)
     try:
         with engine.begin() as connection:
             upgrade_connection(connection)

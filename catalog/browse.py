@@ -39,7 +39,7 @@ from catalog.taxonomy import (
     sector_family_down,
 )
 from core.db import read_rows
-from core.errors import InvalidInput, ServiceUnavailable
+from core.errors import InvalidInput, SearchIndexUnavailable
 from core.principal import Principal
 
 _CITY_ID_SQL = sql_select(col(City.id)).where(col(City.slug) == bindparam("ref"))
@@ -136,7 +136,9 @@ def search_catalogue(
     try:
         result = index.search(query)
     except SearchUnavailable as exc:
-        raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
+        raise SearchIndexUnavailable(
+            "search is temporarily unavailable; try again shortly"
+        ) from exc
     summaries = published_summaries(session, [hit.id for hit in result.hits])
     by_id = {listing.id: listing for listing in summaries}
     hits = [
@@ -146,7 +148,7 @@ def search_catalogue(
     ]
     return SearchResponse(
         hits=hits,
-        count=result.total,
+        count=_count_of_kept(result.total, len(result.hits), len(hits), params),
         facets=result.facets,
         limit=params.limit,
         offset=params.offset,
@@ -156,6 +158,17 @@ def search_catalogue(
         all_words_matched=result.all_words,
         semantic=result.semantic,
     )
+
+
+def _count_of_kept(total: int, found: int, kept: int, params: SearchParams) -> int:
+    """The index's count, less the hits the database dropped (a listing unpublished or
+    archived that the replica has not caught up with yet), so that the count and the hits
+    never disagree: on the last page it is exactly what the pages hold."""
+    if kept == found:
+        return total
+    if found < params.limit:  # the last page: nothing follows it
+        return params.offset + kept
+    return max(total - (found - kept), params.offset + kept)
 
 
 def list_own(

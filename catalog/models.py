@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from core.audit import owner_column, owner_through, track
 from core.db import UTCDateTime, utcnow
 
 
@@ -242,3 +243,12 @@ class FxRate(SQLModel, table=True):
     as_of: date
     set_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# The audit log (core.audit): every change to these rows, by whom and from where.
+track(Organisation, "organisation", owner=lambda _c, row: row.get("id"))
+track(ApiKey, "api_key", owner=owner_column(), redact=["digest"])
+track(Listing, "listing", owner=owner_column())
+track(ListingModel, "listing_model", owner=owner_through(Listing, "listing_id"))
+track(HowToInvestStep, "listing_step", owner=owner_through(Listing, "listing_id"))
+track(Checkpoint, "checkpoint", owner=owner_through(Listing, "listing_id"))

@@ -21,7 +21,7 @@ from catalog.models import FxRate
 from core.db import utcnow
 from core.formatting import bangkok_date
 from core.principal import Principal
-from core.schemas import StrictModel
+from core.schemas import StrictDate, StrictModel
 
 
 class Currency(StrEnum):
@@ -49,7 +49,7 @@ class FxRateCreate(StrictModel):
     thb_per_unit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
         description="Baht for one unit of the currency, e.g. 35.5 for a US dollar."
     )
-    as_of: date = Field(description="The day the rate was taken; not in the future.")
+    as_of: StrictDate = Field(description="The day the rate was taken; not in the future.")
 
     @field_validator("thb_per_unit")
     @classmethod

@@ -24,6 +24,11 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def fits(organisation: Organisation, role: Role | str) -> bool:
+    """Whether ``role`` is the one its kind of organisation acts in."""
+    return ROLE_OF_KIND[OrganisationKind(organisation.kind)] == role
+
+
 def issue_key(
     session: Session,
     *,
@@ -40,8 +45,8 @@ def issue_key(
     ).first()
     if organisation is None or organisation.id is None:
         raise NotFound(f"no organisation '{organisation_slug}'", field="org")
-    fitting = ROLE_OF_KIND[OrganisationKind(organisation.kind)]
-    if role != fitting:
+    if not fits(organisation, role):
+        fitting = ROLE_OF_KIND[OrganisationKind(organisation.kind)]
         raise InvalidInput(
             f"a {organisation.kind} organisation's keys act as {fitting.value}", field="role"
         )
@@ -67,6 +72,8 @@ def principal_for_key_id(session: Session, key_id: int) -> Principal | None:
         return None
     organisation = session.get(Organisation, row.organisation_id)
     assert organisation is not None
+    if not fits(organisation, row.role):  # issued before roles had to fit: never honoured
+        return None
     return Principal(row.organisation_id, organisation.slug, Role(row.role), row.id)
 
 
@@ -94,6 +101,14 @@ def authenticate_key(session: Session, key: str) -> tuple[Principal, bool]:
     organisation = session.get(Organisation, row.organisation_id)
     assert organisation is not None
     assert row.id is not None
+    if not fits(organisation, row.role):
+        # A key issued before roles had to fit its organisation's kind (a publisher key of
+        # an organiser once published in a city it does not belong to): refused, not used.
+        raise Unauthorized(
+            f"this key's role ({row.role}) does not fit its organisation "
+            f"({organisation.kind}); revoke it and issue a new one",
+            field="authorization",
+        )
     principal = Principal(
         organisation_id=row.organisation_id,
         organisation_slug=organisation.slug,
@@ -122,6 +137,18 @@ def organisation_keys(session: Session, organisation_id: int) -> list[ApiKey]:
             .order_by(col(ApiKey.revoked_at).is_not(None), col(ApiKey.created_at).desc())
         )
     )
+
+
+def misfit_keys(session: Session) -> list[tuple[ApiKey, Organisation]]:
+    """Live keys whose role does not fit their organisation's kind: issued before roles
+    had to fit (or before the organisation's kind changed). They are refused on use."""
+    rows = session.exec(
+        select(ApiKey, Organisation)
+        .join(Organisation, col(Organisation.id) == ApiKey.organisation_id)
+        .where(col(ApiKey.revoked_at).is_(None))
+        .order_by(col(ApiKey.id))
+    )
+    return [(key, organisation) for key, organisation in rows if not fits(organisation, key.role)]
 
 
 def revoke_key(session: Session, *, principal: Principal, key_id: int) -> ApiKey:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
+import geothai
 from pydantic import (
     AfterValidator,
     AnyHttpUrl,
@@ -36,8 +37,9 @@ from catalog.taxonomy import (
 )
 from core.db import utcnow
 from core.formatting import bangkok_date
-from core.schemas import StrictModel, partial_model
+from core.schemas import StrictDate, StrictModel, partial_model
 from core.text import (
+    CLEAN_TEXT,
     Description,
     Line,
     OptionalDescription,
@@ -48,6 +50,15 @@ from core.text import (
     Title,
     clean_text,
 )
+
+# An official province code: the spec lists the 77 (``catalog.geography`` checks them).
+ProvinceCode = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{2}$",
+        json_schema_extra={"enum": sorted(p.code for p in geothai.provinces())},
+    ),
+]
 
 MAX_QUERY_CHARS = 1_000
 # Ten trillion baht: far above any municipal project, far below a BIGINT overflow.
@@ -89,7 +100,7 @@ class HowToInvestStepIn(StrictModel):
     office: Line = ""
     permit: Line | None = None
     typical_days: Annotated[int, Field(ge=0, le=3650)] | None = None
-    last_verified: date | None = None
+    last_verified: StrictDate | None = None
 
 
 class HowToInvestStepPublic(HowToInvestStepIn):
@@ -324,7 +335,7 @@ class CatalogueFilters(StrictModel):
 
     kind: ListingKind | None = None
     sector: Sector | None = Field(default=None, description="A parent sector includes children.")
-    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    province: ProvinceCode | None = None
     city: Slug | None = None
     smart_block: Slug | None = None
     stage: Stage | None = None
@@ -352,6 +363,7 @@ class SearchParams(CatalogueFilters):
         str,
         StringConstraints(max_length=MAX_QUERY_CHARS),
         AfterValidator(clean_text),
+        CLEAN_TEXT,
     ] = Field(default="", description="Words in Thai or English; the last one may be partial.")
     sort: SearchSort = SearchSort.relevance
 
@@ -420,8 +432,8 @@ class SuggestionKind(StrEnum):
 
 
 class SuggestParams(StrictModel):
-    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_text)] = Field(
-        default="", description="What has been typed so far, in Thai or English."
+    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(clean_text), CLEAN_TEXT] = (
+        Field(default="", description="What has been typed so far, in Thai or English.")
     )
     limit: Annotated[int, Field(ge=1, le=20)] = 8
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -11,10 +13,18 @@ from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, event, or_, select, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
 from core.errors import PreconditionFailed
+from core.settings import DatabaseSettings
 
 WRITE_INTENT = "citydeal_write_intent"
 
@@ -48,15 +58,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so that
-    # SAVEPOINTs and transactional DDL behave as on PostgreSQL.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin, so that
+        # SAVEPOINTs and transactional DDL behave as on PostgreSQL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -67,21 +80,109 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(
+    url: str, limits: DatabaseSettings | None = None, *, statement_timeout: bool = True
+) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout. PostgreSQL
+    gets bounded waits (``limits``, else the ``CITYDEAL_DB_…`` variables): to connect, for
+    a pooled connection and, unless ``statement_timeout`` is False (migrations), for each
+    statement; a server that is down or silent fails a request in seconds, not minutes."""
+    limits = limits or DatabaseSettings()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        # A file's pool has no cap: WAL readers never wait for one another, and SQLite
+        # reads run in place on the event loop, so a request that waited for a pooled
+        # connection there froze the worker, whose requests holding the connections need
+        # that loop to finish (bench/load: 64 connections, a 30 s stall, then errors).
+        pooling: dict[str, Any] = (
+            {"pool_size": 20, "max_overflow": -1} if path and path != ":memory:" else {}
+        )
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **pooling)
+        busy_ms = round(limits.sqlite_busy_timeout_seconds * 1000)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args: dict[str, Any] = {"connect_timeout": limits.connect_timeout_seconds}
+    if statement_timeout and limits.statement_timeout_seconds:
+        statement_ms = round(limits.statement_timeout_seconds * 1000)
+        connect_args["options"] = f"-c statement_timeout={statement_ms:d}"
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=limits.pool_timeout_seconds,
+        pool_size=limits.pool_size,
+        max_overflow=limits.max_overflow,
+        connect_args=connect_args,
+    )
+    event.listen(engine, "do_connect", _ConnectBreaker(limits.connect_timeout_seconds))
+    return engine
+
+
+class _ConnectBreaker:
+    """After a connection attempt fails, the next ``seconds`` of attempts fail at once
+    with the same reason instead of each waiting out its own timeout: while the server is
+    down, requests queued behind the first attempts answer 503 promptly and give their
+    worker threads back. One attempt after the window tries the server again."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._failed_until = 0.0
+        self._reason = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        with self._lock:
+            if time.monotonic() < self._failed_until:
+                raise dialect.loaded_dbapi.OperationalError(
+                    f"{self._reason} (an attempt under {self.seconds:g} s ago failed)"
+                )
+        try:
+            connection = dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.Error as exc:
+            with self._lock:
+                self._failed_until = time.monotonic() + self.seconds
+                self._reason = " ".join(str(exc).split())[:200]
+            raise
+        with self._lock:
+            self._failed_until = 0.0
+        return connection
+
+
+# SQLite reports a busy or unreadable database with these; its other operational errors
+# (no such table, a syntax error) are bugs and stay 500s.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or did not answer in time (a
+    refused or timed-out connection, a cancelled statement, a busy pool), as opposed to a
+    bug in a statement."""
+    if isinstance(exc, (SQLAlchemyTimeoutError, DisconnectionError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            if type(exc.orig).__module__.startswith("sqlite3"):
+                return str(exc.orig).lower().startswith(_SQLITE_UNAVAILABLE)
+            return True
+    return False
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """The driver's own words for why the database is unavailable, on one line."""
+    cause = getattr(exc, "orig", None) or exc
+    words = " ".join(str(cause).split())
+    return (words[:300] or type(cause).__name__).rstrip()
 
 
 AFTER_COMMIT = "citydeal_after_commit"
 READ_ONLY = "citydeal_read_only"
+# (table name, id) → the version a unit of work moved a row to: the audit log's record
+# of writes, including those that changed no field (``core.audit``).
+CLAIMED_VERSIONS = "citydeal_claimed_versions"
 
 
 class ReadOnlyUnitOfWork(RuntimeError):
@@ -220,6 +321,8 @@ def claim_version(session: Session, row: Any, expected_version: int, *, what: st
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise PreconditionFailed(f"{what} was changed by someone else meanwhile", field="If-Match")
+    claimed_versions = session.info.setdefault(CLAIMED_VERSIONS, {})
+    claimed_versions[(table.__table__.name, str(row.id))] = expected_version + 1
     # Keep the in-memory object in step without marking it dirty a second time.
     session.expire(row, ["version", "updated_at"])
 

@@ -60,6 +60,23 @@ class InvalidInput(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "service_unavailable"
+    retry_after = 5  # seconds: the client may try again then
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is down, did not answer in time, or is too busy."""
+
+    code = "database_unavailable"
+
+
+class SearchIndexUnavailable(ServiceUnavailable):
+    """The search replica is busy, missing or being rebuilt; the rest of the app works."""
+
+    code = "search_unavailable"
 
 
 class TooManyRequests(AppError):

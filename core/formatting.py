@@ -154,3 +154,8 @@ def parse_thb(text: str) -> int:
     if amount < 0:
         raise ValueError(f"not an amount: {text!r}")
     return amount
+
+
+def bangkok_time(moment: datetime) -> str:
+    """``14:05``: the time of day in Thailand, 24-hour, as both languages write it."""
+    return moment.astimezone(BANGKOK).strftime("%H:%M")

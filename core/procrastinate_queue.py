@@ -25,7 +25,11 @@ SHUTDOWN_SECONDS = 10.0
 
 def libpq_url(database_url: str) -> str:
     """The SQLAlchemy URL as libpq takes it (no ``+psycopg`` driver suffix)."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    url = make_url(database_url).set(drivername="postgresql")
+    # A database that does not answer fails the job runner's connection in seconds (and
+    # it retries) instead of holding it for libpq's default of minutes.
+    url = url.update_query_dict({"connect_timeout": "5"})
+    return url.render_as_string(hide_password=False)
 
 
 class ProcrastinateJobQueue(JobQueue):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from limits import parse_many
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,89 @@ class AccountSettings(BaseSettings):
     sign_in_failures_per_address: int = Field(20, ge=1)
 
 
+class RateLimitSettings(BaseSettings):
+    """How often a key, an account or an address may do a thing, from
+    ``CITYDEAL_RATE_LIMIT_…`` variables. Each limit is in the ``limits`` library's notation,
+    one or several joined by ``;`` (``"10/minute"``, ``"5/second;300/hour"``); a request
+    over any of them gets 429 with ``Retry-After``. The counts live in the store at
+    ``storage_url``, shared by every process and host that uses the same store
+    (``redis://…``); ``memory://`` counts in the one process (the embedded setup, refused
+    in production). Successive failed sign-ins are also counted in the database
+    (``AccountSettings.sign_in_…``): these limits count every attempt."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYDEAL_RATE_LIMIT_", env_file=".env", extra="ignore"
+    )
+
+    enabled: bool = True
+    storage_url: str = Field(
+        "memory://", description="memory://, or redis://host:port/db shared by every process"
+    )
+    key_prefix: str = Field(
+        "citydeal", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="prefix of the store's keys"
+    )
+    sign_in_per_address: str = Field("60/minute;600/hour", description="sign-in attempts")
+    sign_in_per_account: str = Field("20/minute;200/hour", description="sign-in attempts")
+    # One window: this one is checked on every request with a key (a round trip to the
+    # store per window); 50 a second on average, bursts of at most 500.
+    key_use: str = Field(
+        "500/10 seconds", description="requests with one API key or one person's session token"
+    )
+    interest: str = Field("30/minute;300/day", description="interest expressed, per organisation")
+    meeting_requests: str = Field(
+        "30/minute;500/day", description="pitch-day meeting requests, per organisation"
+    )
+    imports: str = Field("10/minute;100/day", description="listing imports, per organisation")
+
+    @field_validator(
+        "sign_in_per_address",
+        "sign_in_per_account",
+        "key_use",
+        "interest",
+        "meeting_requests",
+        "imports",
+    )
+    @classmethod
+    def _limit_notation(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate limit such as '10/minute'") from exc
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "redis+unix://")):
+            raise ValueError("the rate-limit store is memory:// or redis://…")
+        return value
+
+
+class DatabaseSettings(BaseSettings):
+    """How long the app waits on the database, from ``CITYDEAL_DB_…`` variables: a server
+    that is down or does not answer costs a request about ``connect_timeout_seconds``
+    (503, not a hang), and no statement runs longer than ``statement_timeout_seconds``."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYDEAL_DB_", env_file=".env", extra="ignore")
+
+    # psycopg waits at least 2 s for a connection (libpq's floor).
+    connect_timeout_seconds: int = Field(2, ge=1, le=300, description="to open a connection")
+    statement_timeout_seconds: float = Field(
+        30.0, ge=0, le=3600, description="PostgreSQL cancels a statement after this (0: never)"
+    )
+    pool_timeout_seconds: float = Field(
+        2.0, gt=0, le=300, description="to wait for a pooled connection while all are busy"
+    )
+    # Up to the 40 worker threads a process runs database work in: fewer, and requests
+    # in flight beyond the pool wait for a connection (and get 503 after the timeout).
+    pool_size: int = Field(10, ge=1, le=200)
+    max_overflow: int = Field(30, ge=0, le=200)
+    # SQLite: how long a writer waits for another's lock before "database is locked".
+    sqlite_busy_timeout_seconds: float = Field(10.0, ge=0, le=300)
+    # How long a client is told to wait (Retry-After) when the database is unavailable.
+    retry_after_seconds: int = Field(5, ge=1, le=3600)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYDEAL_", env_file=".env", extra="ignore")
 
@@ -103,6 +187,19 @@ class Settings(BaseSettings):
     # Read from its own ``CITYDEAL_MATCH_…`` variables (environment or ``.env``).
     match: ScoringSettings = Field(default_factory=ScoringSettings)
     accounts: AccountSettings = Field(default_factory=AccountSettings)
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    # Logs: "text" (one line a record) or "json" (one object a line, for a collector);
+    # every record of a request carries its X-Request-ID.
+    log_format: str = Field(default="text", pattern="^(text|json)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # /readyz: the search replica counts as caught up when no change older than this is
+    # still unapplied.
+    ready_search_lag_seconds: float = Field(default=30.0, gt=0, le=3600)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    # The interactive API documentation (/docs, /redoc: Swagger UI and ReDoc load scripts
+    # from a CDN, under a looser Content-Security-Policy of their own). Unset: on, except
+    # in production. /openapi.json is always served.
+    api_docs: bool | None = None
     # The portal's maps: a tile server's URL template (``https://…/{z}/{x}/{y}.png``) and
     # the attribution its terms ask for (HTML, shown in the map's corner). Empty: no tile
     # is fetched, and markers, labels and the outline of the region show on a plain
@@ -117,6 +214,11 @@ class Settings(BaseSettings):
                 raise ValueError("CITYDEAL_SESSION_SECRET must be set in production")
             if self.database_url.startswith("sqlite"):
                 raise ValueError("production runs on PostgreSQL: set CITYDEAL_DATABASE_URL")
+            if self.rate_limits.enabled and self.rate_limits.storage_url.startswith("memory"):
+                raise ValueError(
+                    "production shares rate limits across hosts: "
+                    "set CITYDEAL_RATE_LIMIT_STORAGE_URL=redis://…"
+                )
         if self.meili_key and not self.meili_url:
             raise ValueError("CITYDEAL_MEILI_KEY is set but CITYDEAL_MEILI_URL is not")
         if self.map_tile_url and not (
@@ -125,6 +227,11 @@ class Settings(BaseSettings):
         ):
             raise ValueError("CITYDEAL_MAP_TILE_URL must be an http(s) URL with {z}, {x} and {y}")
         return self
+
+    @property
+    def serves_api_docs(self) -> bool:
+        """Whether /docs and /redoc are served: as set, else everywhere but production."""
+        return self.environment != "production" if self.api_docs is None else self.api_docs
 
 
 @lru_cache

@@ -33,7 +33,13 @@ from catalog.schemas import ListingSummary, SearchParams
 from catalog.search.base import SearchFilters, SearchIndex, SearchQuery, SearchUnavailable
 from catalog.search.semantic import Vector
 from core.db import Database, utcnow
-from core.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, ServiceUnavailable
+from core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    SearchIndexUnavailable,
+)
 from core.jobs import JobContext, JobQueue
 from core.mail import Mail
 from core.principal import Principal
@@ -315,7 +321,9 @@ def _search_results(session: Session, saved: SavedSearch, sources: Sources) -> l
     try:
         result = sources.search.search(query)
     except SearchUnavailable as exc:
-        raise ServiceUnavailable("search is temporarily unavailable; try again shortly") from exc
+        raise SearchIndexUnavailable(
+            "search is temporarily unavailable; try again shortly"
+        ) from exc
     return [
         Found(listing, None)
         for listing in published_summaries(session, [hit.id for hit in result.hits])

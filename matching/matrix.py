@@ -49,8 +49,19 @@ def listing_rows(session: Session, listings: Sequence[Listing]) -> list[ListingR
     ]
 
 
+# Below this many published listings a full rebuild is cheap (about a millisecond per
+# listing), and it keeps the vocabulary exact; above it, changes are spliced in.
+SPLICE_FROM = 2_000
+# A full rebuild after this share of the catalogue has been spliced, so that new words
+# and word weights catch up.
+REBUILD_SHARE = 0.1
+
+
 class MatrixStore:
-    """The published catalogue as a ``ListingMatrix``, rebuilt when the change log moves.
+    """The published catalogue as a ``ListingMatrix``, kept in step with the change log:
+    the listings that changed are spliced in (``ListingMatrix.spliced``), and the whole
+    matrix is rebuilt when the log did not simply grow (a gap filled on PostgreSQL, a
+    restore), when the catalogue is small, or after a tenth of it has been spliced.
 
     A per-process cache of data the database holds: a second host builds its own.
     """
@@ -59,6 +70,7 @@ class MatrixStore:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._matrix: ListingMatrix | None = None
+        self._spliced = 0
 
     def matrix(self, session: Session) -> ListingMatrix:
         key = tuple(
@@ -72,9 +84,35 @@ class MatrixStore:
         )
         with self._lock:
             if self._matrix is None or key != self._key:
-                published = session.exec(
-                    select(Listing).where(Listing.status == ListingStatus.published)
-                ).all()
-                self._matrix = ListingMatrix.build(listing_rows(session, published))
+                self._matrix = self._spliced_in(session, key) or self._built(session)
                 self._key = key
             return self._matrix
+
+    def _built(self, session: Session) -> ListingMatrix:
+        published = session.exec(
+            select(Listing).where(Listing.status == ListingStatus.published)
+        ).all()
+        self._spliced = 0
+        return ListingMatrix.build(listing_rows(session, published))
+
+    def _spliced_in(self, session: Session, key: tuple[Any, ...]) -> ListingMatrix | None:
+        """The current matrix with the listings changed since it was made spliced in; None
+        when a full rebuild is due."""
+        current, seen = self._matrix, self._key
+        if current is None or seen is None or seen[0] is None or len(current) < SPLICE_FROM:
+            return None
+        changed = session.exec(
+            select(ListingChange.listing_id).where(col(ListingChange.id) > seen[0])
+        ).all()
+        if key[2] - seen[2] != len(changed):  # not only appended: a gap filled, a restore
+            return None
+        ids = set(changed)
+        if self._spliced + len(ids) > REBUILD_SHARE * len(current):
+            return None
+        published = session.exec(
+            select(Listing).where(
+                col(Listing.id).in_(ids), Listing.status == ListingStatus.published
+            )
+        ).all()
+        self._spliced += len(ids)
+        return current.spliced(ids, listing_rows(session, published))

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from catalog.models import Listing
+from core.audit import owner_column, owner_through, track
 from core.db import UTCDateTime, utcnow
 
 
@@ -107,3 +109,8 @@ class ShortlistItem(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("listing.id", ondelete="CASCADE"), nullable=False)
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# The audit log (core.audit). A lead is the city company's: its notes are its own.
+track(InvestorProfile, "investor_profile", owner=owner_column())
+track(Interest, "lead", owner=owner_through(Listing, "listing_id"))

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -21,20 +20,21 @@ from pydantic import (
 from catalog.accounts.schemas import MIN_PASSWORD_CHARS, SessionPublic
 from catalog.geography import known_province
 from catalog.schemas import MAX_THB, ListingPublic, ListingSummary, SearchParams
+from catalog.schemas import ProvinceCode as CatalogProvinceCode
 from catalog.taxonomy import InvestmentModel, Label, ListingKind, Region, Sector, Stage
-from core.schemas import StrictModel, partial_model
-from core.text import Slug, Title, clean_text
+from core.schemas import Omittable, StrictAwareDatetime, StrictModel, partial_model
+from core.text import CLEAN_TEXT, Slug, Title, clean_text
 
 Thb = Annotated[int, Field(ge=0, le=MAX_THB)]
 MinScore = Annotated[float, Field(ge=0, le=100)]
-ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$"), AfterValidator(known_province)]
+ProvinceCode = Annotated[CatalogProvinceCode, AfterValidator(known_province)]
 
 
 def _clean_stripped(text: str) -> str:
     return clean_text(text.strip())
 
 
-Thesis = Annotated[str, Field(max_length=5_000), AfterValidator(_clean_stripped)]
+Thesis = Annotated[str, Field(max_length=5_000), AfterValidator(_clean_stripped), CLEAN_TEXT]
 
 
 class InvestorType(StrEnum):
@@ -334,8 +334,12 @@ class LeadsPublic(BaseModel):
 
 
 class LeadUpdate(StrictModel):
-    status: LeadStatus | None = None
-    notes: Annotated[str, Field(max_length=5_000)] | None = None
+    """A status, notes, or both (at least one; neither may be null)."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    status: Omittable[LeadStatus] = None
+    notes: Omittable[Annotated[str, Field(max_length=5_000)]] = None
 
     @model_validator(mode="after")
     def _something(self) -> LeadUpdate:
@@ -439,7 +443,7 @@ class SavedSearchListings(BaseModel):
 
 
 class SeenMark(StrictModel):
-    at: AwareDatetime | None = Field(
+    at: StrictAwareDatetime | None = Field(
         default=None,
         ge=datetime(2000, 1, 1, tzinfo=UTC),
         description="Listings published up to this moment count as seen (default: now; "

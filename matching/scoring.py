@@ -138,6 +138,42 @@ class ListingMatrix:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def spliced(self, replaced: set[int], rows: Sequence[ListingRow]) -> ListingMatrix:
+        """This catalogue without the listings ``replaced`` names, with ``rows`` (their
+        new state, or new listings) in; the new rows are encoded with this matrix's
+        vocabulary and word weights. Milliseconds where a rebuild of 100,000 listings
+        takes over a minute; the vocabulary catches up at the next full build."""
+        added = ListingMatrix.build(rows, reference=self)
+        keep = np.flatnonzero(
+            ~np.isin(self.ids, np.array(sorted(replaced | set(added.ids.tolist()))))
+        )
+        ids = np.concatenate([self.ids[keep], added.ids])
+        order = np.argsort(ids, kind="stable")
+
+        def joined(name: str) -> Any:
+            return np.concatenate([getattr(self, name)[keep], getattr(added, name)])[order]
+
+        text = sparse.vstack([self.text[keep], added.text], format="csr")[order]
+        old_rows = [self.rows[i] for i in keep.tolist()]
+        every_row = old_rows + list(added.rows)
+        return ListingMatrix(
+            rows=[every_row[i] for i in order.tolist()],
+            ids=ids[order],
+            kind_trade=joined("kind_trade"),
+            sector=joined("sector"),
+            province=joined("province"),
+            region=joined("region"),
+            stage=joined("stage"),
+            models=joined("models"),
+            capital_min=joined("capital_min"),
+            capital_max=joined("capital_max"),
+            irr=joined("irr"),
+            payback=joined("payback"),
+            text=sparse.csc_matrix(text),
+            vocabulary=self.vocabulary,
+            idf=self.idf,
+        )
+
 
 def _counts(
     documents: list[list[str]], vocabulary: dict[str, int], *, grow: bool

@@ -17,7 +17,7 @@ def run_migrations() -> None:
         _run(connection)
         return
     url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout=False)  # a migration may take long
     with engine.begin() as conn:
         _run(conn)
     engine.dispose()

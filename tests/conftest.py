@@ -21,6 +21,7 @@ from api.migrate import upgrade
 from catalog.search.base import SearchIndex
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import Database, make_engine
+from core.ratelimit import Rule
 from core.settings import get_settings
 from matching.matrix import MatrixStore
 from tests.factories import ENGINES, World, build_world, new_search_index
@@ -30,6 +31,11 @@ POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
 # recommended 64 MiB and 3 passes): a sign-in takes milliseconds, not a quarter second.
 os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_MEMORY_KIB", "8192")
 os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_TIME_COST", "1")
+# Rate limits far above what the suite does in a burst (Schemathesis, the concurrent
+# writers, live servers shared by a module); tests/api/test_rate_limits.py sets its own
+# and checks the defaults.
+for _rule in Rule:
+    os.environ.setdefault(f"CITYDEAL_RATE_LIMIT_{_rule.value.upper()}", "1000000/minute")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 # Two test runs on one PostgreSQL server (two checkouts, say) keep apart by this prefix.
 NAMESPACE = os.environ.get("CITYDEAL_TEST_DATABASE_PREFIX", "citydeal")

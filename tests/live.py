@@ -107,3 +107,30 @@ def seeded(env: dict[str, str], *, publisher_of: str) -> str:
     citydeal(env, "seed")
     issued = citydeal(env, "keys", "create", "--org", publisher_of, "--role", "publisher")
     return issued.strip().splitlines()[-1]
+
+
+# One organisation of each kind in the seed, and the role its keys act in.
+ROLE_ORGANISATIONS = {
+    "publisher": "nakhon-sawan-development",
+    "investor": "siam-infrastructure-fund-co",
+    "organiser": "smart-city-investment-forum",
+    "admin": "citydeal-platform",
+}
+
+
+def keys_for_every_role(env: dict[str, str]) -> dict[str, str]:
+    """A new key for each role, of an organisation of the seeded database of ``env`` (the
+    platform organisation, which admins' keys belong to, is created if missing)."""
+    try:
+        citydeal(
+            env, "orgs", "create", "--slug", ROLE_ORGANISATIONS["admin"],
+            "--name-th", "ผู้ดูแลแพลตฟอร์ม citydeal", "--name-en", "citydeal platform",
+            "--kind", "platform",
+        )  # fmt: skip
+    except subprocess.CalledProcessError:
+        pass  # it exists already
+    keys = {}
+    for role, org in ROLE_ORGANISATIONS.items():
+        issued = citydeal(env, "keys", "create", "--org", org, "--role", role)
+        keys[role] = issued.strip().splitlines()[-1]
+    return keys

@@ -10,6 +10,7 @@ from api.portal import accounts, booklet, event_day, events, public, publisher, 
 from api.portal import alerts as alert_pages
 from api.portal import event_meetings as event_meetings_pages
 from api.portal import event_selection as event_selection_pages
+from api.portal import history as history_pages
 from api.portal import investor as investor_pages
 from api.portal import money as money_pages
 from api.portal import organiser as organiser_pages
@@ -23,5 +24,6 @@ for module in (shortlist_pages, money_pages, alert_pages, investor_pages, bookle
     router.include_router(module.router)
 router.include_router(event_meetings_pages.router)
 router.include_router(event_selection_pages.router)
+router.include_router(history_pages.router)
 
 __all__ = ["render_error", "router"]

@@ -14,12 +14,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import JobsDep, ScoringDep, SessionDep, SettingsDep, StoreDep, writes
+from api.deps import JobsDep, LimiterDep, ScoringDep, SessionDep, SettingsDep, StoreDep, writes
 from api.errors import Rejected
 from api.portal.rendering import CSRF_FIELD, PortalPrincipal, check_csrf, csrf_token, page, render
 from api.routes.alerts import public_base
 from core.errors import AppError, Conflict, InvalidInput, PreconditionFailed, Unauthorized
 from core.principal import Principal
+from core.ratelimit import Rule
 from core.schemas import reason_of
 from core.settings import ScoringSettings
 from matching.access import may_name_at_event, may_organise
@@ -391,6 +392,7 @@ def ask_to_meet(
     principal: PortalPrincipal,
     store: StoreDep,
     settings: ScoringDep,
+    limiter: LimiterDep,
     csrf: Csrf,
     side: SideKey,
     to: SideKey,
@@ -398,6 +400,7 @@ def ask_to_meet(
 ) -> Response:
     check_csrf(request, csrf)
     principal = _signed_in(principal)
+    limiter.hit_organisation(Rule.meeting_requests, principal)
     event = service.get_event(session, slug=slug)
     form = Posted(f"request:{side}:{to}", {"note": note})
     pair = _side(side) | _side(to)

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from api import i18n
 from api.deps import (
     JobsDep,
+    LimiterDep,
     PasswordsDep,
     ScoringDep,
     SessionDep,
@@ -54,6 +55,7 @@ from catalog.taxonomy import (
 )
 from core.errors import AppError, Conflict, NotFound, PreconditionFailed
 from core.principal import Principal, Role
+from core.ratelimit import Rule
 from core.schemas import reason_of
 from core.settings import ScoringSettings
 from matching import ranking, widening
@@ -561,12 +563,14 @@ def express_interest(
     request: Request,
     session: SessionDep,
     principal: PortalInvestor,
+    limiter: LimiterDep,
     slug: str,
     csrf_token_sent: Annotated[str, Form(max_length=100, alias=CSRF_FIELD)],
     message: Annotated[str, Form(max_length=4_000)] = "",
     contact: Annotated[str, Form(max_length=600)] = "",
 ) -> Response:
     check_csrf(request, csrf_token_sent)
+    limiter.hit_organisation(Rule.interest, principal)
     listing = catalog_service.find_listing(session, ref=slug, viewer=principal)
     try:
         data = InterestCreate(message=message, contact=contact)

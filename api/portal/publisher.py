@@ -14,7 +14,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api import i18n
-from api.deps import ScoringDep, SessionDep, StoreDep, writes
+from api.deps import LimiterDep, ScoringDep, SessionDep, StoreDep, writes
 from api.errors import Rejected
 from api.portal.event_day import checkpoint_evidence
 from api.portal.listing_form import (
@@ -40,6 +40,7 @@ from core.db import utcnow
 from core.errors import AppError, InvalidInput
 from core.formatting import bangkok_date
 from core.principal import Principal
+from core.ratelimit import Rule
 from core.spreadsheets import spreadsheet_csv
 from matching import gaps
 from matching import service as matching_service
@@ -383,10 +384,11 @@ def import_form(request: Request, principal: PortalPublisher) -> HTMLResponse:
 @router.post("/dashboard/import", response_model=None)
 @writes
 async def import_upload(
-    request: Request, session: SessionDep, principal: PortalPublisher
+    request: Request, session: SessionDep, principal: PortalPublisher, limiter: LimiterDep
 ) -> Response:
     """Check a spreadsheet (``action=check``) or import it (``action=import``): all rows
     as drafts in one transaction, or, with any problem, none and the report."""
+    limiter.hit_organisation(Rule.imports, principal)
     async with request.form() as posted:  # closes the uploaded file's spool
         check_csrf(request, str(posted.get("csrf_token", "")))
         upload = posted.get("file")

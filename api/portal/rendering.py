@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from api import i18n
-from api.deps import SessionDep, run_db, run_search
+from api.deps import SessionDep, name_actor, run_db, run_search
 from api.i18n import Lang
 from api.messages import MESSAGES
 from api.portal.reader import Reader, remember_currency
@@ -62,12 +62,13 @@ HOME_BY_ROLE = {  # where each role's work starts: after sign-in, and the header
 async def _principal(request: Request, session: SessionDep) -> Principal | None:
     # Async so that an anonymous visitor (most of them) costs no trip to a worker thread.
     token = request.session.get(PERSON_SESSION)
+    principal: Principal | None = None
     if isinstance(token, str):
-        return await run_db(session, principal_for_session, session, token)
-    key_id = request.session.get(SESSION_KEY)
-    if not isinstance(key_id, int):
-        return None
-    return await run_db(session, principal_for_key_id, session, key_id)
+        principal = await run_db(session, principal_for_session, session, token)
+    elif isinstance(key_id := request.session.get(SESSION_KEY), int):
+        principal = await run_db(session, principal_for_key_id, session, key_id)
+    name_actor(session, principal)
+    return principal
 
 
 PortalPrincipal = Annotated[Principal | None, Depends(_principal)]

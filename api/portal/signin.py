@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import PasswordsDep, SessionDep, SettingsDep, writes
+from api.deps import LimiterDep, PasswordsDep, SessionDep, SettingsDep, writes
 from api.portal.rendering import (
     CSRF_FIELD,
     HOME_BY_ROLE,
@@ -79,6 +79,7 @@ def signin(
     session: SessionDep,
     passwords: PasswordsDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     csrf_token_sent: Annotated[str, Form(max_length=100, alias=CSRF_FIELD)],
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=200)] = "",
@@ -92,6 +93,7 @@ def signin(
         missing = {name: "required" for name, value in typed.items() if not value.strip()}
         return _form(request, email=email, errors=missing, status_code=422)
     try:
+        limiter.hit_sign_in(address=client_address(request), email=email)
         signed_in = accounts.sign_in(
             session,
             email=email,

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from api.deps import JobsDep, PasswordsDep, PrincipalDep, SessionDep, SettingsDep, writes
+from api.deps import (
+    JobsDep,
+    LimiterDep,
+    PasswordsDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    writes,
+)
 from api.errors import error_response, error_responses
-from catalog import organisations
+from catalog import history, organisations
 from catalog.accounts import mail as account_mail
 from catalog.accounts import service
 from catalog.accounts.models import Person
@@ -29,6 +37,7 @@ from catalog.accounts.schemas import (
     SessionPublic,
     SignInRequest,
 )
+from catalog.history import HistoryFilters, HistoryPublic
 from catalog.models import Organisation
 from core.errors import NotFound
 from core.jobs import JobQueue
@@ -73,10 +82,13 @@ def sign_in(
     session: SessionDep,
     passwords: PasswordsDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     data: SignInRequest,
 ) -> SessionPublic | JSONResponse:
-    """Sign a person in: a session token to send as `Authorization: Bearer …`. Failed
-    attempts are throttled per account and per address (`429` with `Retry-After`)."""
+    """Sign a person in: a session token to send as `Authorization: Bearer …`. Attempts
+    are limited per account and per address, failed ones further (`429` with
+    `Retry-After`)."""
+    limiter.hit_sign_in(address=client_address(request), email=data.email)
     signed_in = service.sign_in(
         session,
         email=data.email,
@@ -226,6 +238,22 @@ def list_members(
         service.person_public(session, person)
         for person in service.members(session, principal=principal, organisation=organisation)
     ]
+
+
+@router.get("/organisations/{slug}/audit", responses=error_responses(401, 404, 422))
+def organisation_audit(
+    session: SessionDep,
+    principal: PrincipalDep,
+    slug: OrganisationSlug,
+    filters: Annotated[HistoryFilters, Query()],
+) -> HistoryPublic:
+    """Every change to the organisation's listings, checkpoints, leads, profiles, events,
+    meetings, members and keys, newest first: who (person or key), when, each field's
+    old and new value, and from where. For its members and admins; append-only."""
+    organisation = service.organisation_by_slug(session, slug)
+    return history.organisation_history(
+        session, organisation=organisation, viewer=principal, filters=filters
+    )
 
 
 @router.post(

@@ -87,8 +87,10 @@ def _listing_response(session: SessionDep, listing: Listing, response: Response)
 
 
 @router.get("/taxonomy", tags=["geography"])
-def get_taxonomy() -> TaxonomyPublic:
+async def get_taxonomy() -> TaxonomyPublic:
     """The controlled vocabularies: sectors (with parents), stages, models, kinds."""
+    # On the event loop: constants need no worker thread, and answer while every worker
+    # thread waits on an unavailable database.
     return TaxonomyPublic(
         sectors=[
             SectorPublic(slug=s, parent=SECTOR_PARENT.get(s), name_th=label.th, name_en=label.en)

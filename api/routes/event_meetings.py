@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Request, Response, status
 from api.deps import (
     IfMatchDep,
     JobsDep,
+    LimiterDep,
     PrincipalDep,
     ScoringDep,
     SessionDep,
@@ -22,6 +23,7 @@ from api.errors import error_responses
 from api.routes.alerts import public_base
 from api.routes.events import EventSlug
 from api.routes.matching import CatalogueDep
+from core.ratelimit import Rule
 from matching.pitchday import agenda_mail, planning, requests, service
 from matching.pitchday.meeting_schemas import (
     Availabilities,
@@ -77,10 +79,15 @@ def list_requests(slug: EventSlug, session: SessionDep, principal: PrincipalDep)
 )
 @writes
 def send_request(
-    slug: EventSlug, data: MeetingRequestCreate, session: SessionDep, principal: PrincipalDep
+    slug: EventSlug,
+    data: MeetingRequestCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    limiter: LimiterDep,
 ) -> MeetingRequestPublic:
     """Ask to meet: an investor asks a listing at the event, a publisher an attending
     investor, with a short note. If the other side asked already, both are accepted."""
+    limiter.hit_organisation(Rule.meeting_requests, principal)
     event = service.get_event(session, slug=slug)
     sent = requests.send_request(session, event=event, principal=principal, data=data)
     return requests.request_views(session, event, principal, [sent])[0]

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api import i18n
-from api.deps import PublisherDep, SessionDep, writes
+from api.deps import LimiterDep, PublisherDep, SessionDep, writes
 from api.errors import Rejected, error_responses
 from catalog import browse, importing, readmodel
 from catalog.schemas import OwnListingFilters
 from core.principal import Principal
+from core.ratelimit import Rule
 from core.spreadsheets import SpreadsheetError, read_table, spreadsheet_csv, xlsx_bytes
 
 router = APIRouter(prefix="/v1", tags=["listings"])
@@ -54,6 +55,15 @@ def report_public(report: importing.ImportReport, *, dry_run: bool) -> ImportRep
     )
 
 
+SPREADSHEET: dict[str, Any] = {
+    "description": "A spreadsheet: CSV (UTF-8) or XLSX, as `format` asks",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
 def spreadsheet(rows: list[list[str]], fmt: Format, name: str) -> Response:
     if fmt == "xlsx":
         body, media = xlsx_bytes(rows), XLSX
@@ -84,7 +94,11 @@ def read_upload(data: bytes) -> list[list[str]] | importing.ImportReport:
         return importing.ImportReport(0, [importing.Problem(1, "", exc.reason)], [])
 
 
-@router.get("/listings/import-template", responses=error_responses(422))
+@router.get(
+    "/listings/import-template",
+    response_class=Response,
+    responses={200: SPREADSHEET, **error_responses(422)},
+)
 def import_template(fmt: Annotated[Format, Query(alias="format")] = "csv") -> Response:
     """The import's columns, headed in Thai and English, with no rows."""
     return spreadsheet([importing.headers()], fmt, "citydeal-listings-template")
@@ -93,18 +107,37 @@ def import_template(fmt: Annotated[Format, Query(alias="format")] = "csv") -> Re
 @router.post(
     "/listings/import",
     status_code=201,
-    responses={200: {"description": "A dry run's report"}, **error_responses(401, 403, 422)},
+    responses={
+        200: {"description": "A dry run's report"},
+        **error_responses(401, 403),
+        422: {
+            "description": "The file's problems, every one row by row (nothing was "
+            "created), or a request that failed validation",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/ImportReportPublic"},
+                            {"$ref": "#/components/schemas/ValidationErrorBody"},
+                        ]
+                    }
+                }
+            },
+        },
+    },
     response_model=ImportReportPublic,
 )
 @writes
 async def import_listings(
     session: SessionDep,
     principal: PublisherDep,
+    limiter: LimiterDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, as the template")],
     dry_run: bool = False,
 ) -> Response:
     """Import listings as drafts, all or none: any problem (every one is reported, row by
     row) and nothing is created. ``dry_run=true`` checks without creating."""
+    limiter.hit_organisation(Rule.imports, principal)
     read = read_upload(await file.read())
     if isinstance(read, importing.ImportReport):
         body = report_public(read, dry_run=dry_run)
@@ -118,7 +151,11 @@ async def import_listings(
     return JSONResponse(body.model_dump(), status_code=201)
 
 
-@router.get("/listings/export", responses=error_responses(401, 403, 422))
+@router.get(
+    "/listings/export",
+    response_class=Response,
+    responses={200: SPREADSHEET, **error_responses(401, 403, 422)},
+)
 def export_listings(
     session: SessionDep,
     principal: PublisherDep,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from api.deps import (
     IfMatchDep,
+    LimiterDep,
     OptionalPrincipalDep,
     PrincipalDep,
     PublisherDep,
@@ -19,6 +20,7 @@ from api.deps import (
 )
 from api.errors import error_responses
 from api.routes.catalog import EverPublicListingDep, ListingDep
+from core.ratelimit import Rule
 from matching import gaps, ranking, service
 from matching.schemas import (
     InterestCreate,
@@ -183,10 +185,12 @@ def express_interest(
     data: InterestCreate,
     session: SessionDep,
     principal: PrincipalDep,
+    limiter: LimiterDep,
     response: Response,
 ) -> InterestPublic:
     """Tell the publisher you are interested, with a short message and how to reach you;
     repeating it changes nothing (after withdrawing, it is new interest again)."""
+    limiter.hit_organisation(Rule.interest, principal)
     interest, created = service.express_interest(
         session, listing=listing, data=data, principal=principal
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
+from core.audit import owner_column, track
 from core.db import UTCDateTime, utcnow
 
 
@@ -79,3 +80,7 @@ class SignInAttempt(SQLModel, table=True):
     address: str = Field(max_length=64)
     succeeded: bool
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Membership of an organisation is audited (core.audit); the password only as "changed".
+track(Person, "membership", owner=owner_column(), redact=["password_hash"])

@@ -217,5 +217,16 @@ class SearchIndex(ABC):
     def apply_vectors(self, rows: Sequence[VectorRow], position: int) -> None:
         """Take in listing vectors (a row replaces the listing's vector in its language)."""
 
+    @property
+    def needs_repair(self) -> bool:
+        """Whether the replica found itself unreadable (its files deleted or corrupted):
+        searches report ``SearchUnavailable`` until ``repair`` and a rebuild."""
+        return False
+
+    def repair(self) -> bool:
+        """Reopen an unreadable replica, empty if need be; True when it must now be
+        rebuilt from the database (``sync.rebuild``)."""
+        return False
+
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing here
         """Release files or connections."""

@@ -4,13 +4,21 @@ Several processes on one host share the directory. Tantivy allows one ``IndexWri
 at a time (a lock file); a process that finds it taken reports ``SearchUnavailable``
 and leaves the change log to whoever holds it, or to its own next catch-up. Readers
 reload when the position file, rewritten after every commit, changes.
+
+A directory deleted or corrupted under a running process does not take search down
+for good: the first failure marks the replica broken (searches report
+``SearchUnavailable``, answered 503), and the change-log follower ``repair``s it and
+rebuilds it from the database in the background.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import threading
+import time
 from array import array
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +50,8 @@ from catalog.search.base import (
 )
 from catalog.search.highlight import Matcher, Spans, highlights_for
 from catalog.search.semantic import VectorMatrix, VectorRow
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 5
 # Field boosts: a title match outranks a summary match, which outranks the body; a word
@@ -129,17 +139,87 @@ class TantivyIndex(SearchIndex):
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory / f"v{SCHEMA_VERSION}"
-        self.directory.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
-        self._index = tantivy.Index(self._schema, path=str(self.directory))
         self._position_file = self.directory / "position.json"
         self._write_lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="facets")
         self._seen_mtime = -1
         self._snapshot: _Snapshot | None = None
+        self._broken: str | None = None  # why the replica cannot be read, until repaired
+        self._index: Any = None
+        try:
+            self._index = self._open()
+        except (ValueError, OSError) as exc:
+            self._mark_broken(exc)
         # The listing vectors live in this process's memory, loaded from the database;
         # the index directory on disk holds only the lexical index.
         self.vectors = VectorMatrix()
+
+    # --- a broken replica -------------------------------------------------------------
+
+    def _open(self) -> Any:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        index = tantivy.Index(self._schema, path=str(self.directory))
+        index.reload()
+        index.searcher()  # reads the segments' metadata: a corrupt index fails here
+        return index
+
+    def _mark_broken(self, exc: BaseException) -> None:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if self._broken is None:
+            log.warning("search index %s at %s is broken: %s", self.name, self.directory, reason)
+        self._broken = reason
+        self._snapshot = None
+
+    def _unreadable(self) -> bool:
+        """Whether the directory no longer holds a readable index (deleted, corrupted),
+        as opposed to an error of one query."""
+        try:
+            if not tantivy.Index.exists(str(self.directory)):
+                return True
+            tantivy.Index(self._schema, path=str(self.directory)).searcher()
+            self.applied_position()
+        except (ValueError, OSError):
+            return True
+        return False
+
+    def _failed(self, exc: BaseException) -> SearchUnavailable | None:
+        """``SearchUnavailable`` if ``exc`` came from the replica's files (and mark it
+        broken); None for an error of one query, to be raised as it is."""
+        if not self._unreadable():
+            return None
+        self._mark_broken(exc)
+        return SearchUnavailable(f"the search index is being rebuilt ({self._broken})")
+
+    def _check_readable(self) -> None:
+        if self._broken is not None or self._index is None:
+            raise SearchUnavailable(f"the search index is being rebuilt ({self._broken})")
+
+    @property
+    def needs_repair(self) -> bool:
+        return self._broken is not None or self._index is None
+
+    def repair(self) -> bool:
+        with self._write_lock:
+            try:
+                self._index = self._open()  # another process may have rebuilt it
+                position = self.applied_position()
+                if not position:
+                    raise OSError("the index has no change-log position")
+            except (ValueError, OSError) as exc:
+                log.warning("search index %s unreadable (%s); starting it anew", self.name, exc)
+                aside = self.directory.with_name(
+                    f"{self.directory.name}.broken-{os.getpid()}-{time.time_ns()}"
+                )
+                if self.directory.exists():
+                    self.directory.rename(aside)
+                    shutil.rmtree(aside, ignore_errors=True)
+                self._index = self._open()
+                position = 0
+            self._snapshot, self._seen_mtime = None, -1
+            if position:
+                self._broken = None  # readable again, with what it had applied
+            return position == 0
 
     # --- the change log position ------------------------------------------------------
 
@@ -148,6 +228,8 @@ class TantivyIndex(SearchIndex):
             return int(json.loads(self._position_file.read_text())["position"])
         except FileNotFoundError:
             return 0
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OSError(f"unreadable position file: {exc}") from exc
 
     def _record_position(self, position: int) -> None:
         temporary = self._position_file.with_suffix(f".{os.getpid()}.tmp")
@@ -163,12 +245,16 @@ class TantivyIndex(SearchIndex):
     # --- writing ----------------------------------------------------------------------
 
     def _writer(self) -> Any:
+        if self._index is None:
+            raise SearchUnavailable("the search index could not be opened; repair it first")
         try:
             return self._index.writer(WRITER_HEAP_BYTES, 1)
         except ValueError as exc:
             if "LockBusy" in str(exc):
                 raise SearchUnavailable("another process is writing the index") from exc
-            raise
+            if (unavailable := self._failed(exc)) is None:
+                raise
+            raise unavailable from exc
 
     def _document(self, doc: SearchDocument) -> tantivy.Document:
         document = tantivy.Document()
@@ -205,6 +291,7 @@ class TantivyIndex(SearchIndex):
         self, upserts: Sequence[SearchDocument], deletions: Sequence[int], position: int
     ) -> None:
         with self._write_lock:
+            self._check_readable()  # a broken replica is rebuilt whole, not patched
             writer = self._writer()
             try:
                 for listing_id in {*deletions, *(doc.id for doc in upserts)}:
@@ -213,6 +300,11 @@ class TantivyIndex(SearchIndex):
                     writer.add_document(self._document(doc))
                 writer.commit()
                 self._record_position(max(position, self.applied_position()))
+            except (ValueError, OSError) as exc:
+                writer.rollback()
+                if (unavailable := self._failed(exc)) is None:
+                    raise
+                raise unavailable from exc
             except BaseException:
                 writer.rollback()
                 raise
@@ -237,6 +329,7 @@ class TantivyIndex(SearchIndex):
                         progress(1)
                 writer.commit()
                 self._record_position(position)
+                self._broken = None  # whatever was unreadable is replaced: searches resume
             except BaseException:
                 writer.rollback()
                 raise
@@ -249,14 +342,20 @@ class TantivyIndex(SearchIndex):
     def _searcher(self) -> Any:
         """The searcher of the index's latest commit, kept until the next one: document
         addresses stay valid while it is, so listing ids found for them are remembered."""
+        self._check_readable()
         try:
             mtime = self._position_file.stat().st_mtime_ns
         except FileNotFoundError:
             mtime = 0
         snapshot = self._snapshot
         if snapshot is None or mtime != self._seen_mtime:
-            self._index.reload()
-            snapshot = _Snapshot(self._index.searcher(), {})
+            try:
+                self._index.reload()
+                snapshot = _Snapshot(self._index.searcher(), {})
+            except (ValueError, OSError) as exc:
+                if (unavailable := self._failed(exc)) is None:
+                    raise
+                raise unavailable from exc
             self._snapshot, self._seen_mtime = snapshot, mtime
         return snapshot.searcher
 
@@ -381,6 +480,14 @@ class TantivyIndex(SearchIndex):
         return Query.boolean_query(clauses)
 
     def search(self, query: SearchQuery) -> SearchResult:
+        try:
+            return self._search(query)
+        except (ValueError, OSError) as exc:
+            if (unavailable := self._failed(exc)) is None:
+                raise
+            raise unavailable from exc
+
+    def _search(self, query: SearchQuery) -> SearchResult:
         """Exact words first; typo and prefix expansion only when exact matches do not fill
         the requested page (expanding every term is what a query mostly spends its time on).
         """

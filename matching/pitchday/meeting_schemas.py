@@ -11,13 +11,16 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from core.schemas import StrictModel
-from core.text import Slug, clean_text
+from core.text import CLEAN_TEXT, Slug, clean_text
 from matching.pitchday.schemas import DEFAULT_MIN_SCORE, EventPublic
 
 ProfileId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Round = Annotated[int, Field(ge=0, le=999, description="A meeting round: 0 is the first.")]
 Note = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(clean_text)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=500),
+    AfterValidator(clean_text),
+    CLEAN_TEXT,
 ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.audit import owner_column, owner_through, track
 from core.db import UTCDateTime, utcnow
 
 
@@ -167,3 +168,14 @@ class MeetingRequest(SQLModel, table=True):
     status: str = Field(default="pending", max_length=12)  # pending | accepted | declined
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# The audit log (core.audit): the organiser's event, who pitches and attends, meetings.
+# The selection and the schedule's quality are computed, not edited: not logged.
+_event_owner = owner_through(PitchEvent, "event_id")
+track(PitchEvent, "event", owner=owner_column(), ignore=["selection", "schedule_quality"])
+track(EventListing, "event_pitch", owner=_event_owner, redact=["agenda_token"])
+track(EventInvestor, "event_attendee", owner=_event_owner, redact=["agenda_token"])
+track(EventCandidate, "event_candidate", owner=_event_owner)
+track(Meeting, "meeting", owner=_event_owner)
+track(MeetingRequest, "meeting_request", owner=_event_owner)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from catalog.schemas import CityRef, ListingSummary
+from catalog.schemas import CityRef, ListingSummary, ProvinceCode
 from catalog.taxonomy import ListingKind, Sector
-from core.schemas import Omittable, StrictModel, partial_model
+from core.schemas import Omittable, StrictDate, StrictModel, partial_model
 from core.text import OptionalTitle, Slug, Title
 from matching.schemas import Reason
 
@@ -72,7 +72,7 @@ class EventCreate(StrictModel):
     name_en: OptionalTitle = ""
     venue_th: Venue = ""
     venue_en: Venue = ""
-    held_on: date
+    held_on: StrictDate
     first_slot: SlotTime = Field(default="13:00", description="When the pitches start.")
     slot_minutes: SlotMinutes = Field(default=20, description="Length of a pitch slot.")
     slot_count: SlotCount = Field(default=6, description="How many listings may pitch.")
@@ -82,7 +82,7 @@ class EventCreate(StrictModel):
     table_count: Annotated[int, Field(ge=1, le=500)] = Field(
         default=10, description="Tables for one-to-one meetings, each round."
     )
-    registration_deadline: date | None = None
+    registration_deadline: StrictDate | None = None
     listings: ListingSlugs = Field(default=[], description="Published listings that pitch.")
     investors: ProfileIds = Field(
         default=[], description="Investor profiles: discoverable ones, or the organiser's own."
@@ -193,7 +193,7 @@ class PoolFilters(StrictModel):
     q: Annotated[str, Field(max_length=200)] = Field(default="", description="Search words.")
     kind: ListingKind | None = None
     sector: Sector | None = Field(default=None, description="A parent sector includes children.")
-    province: Annotated[str, Field(pattern=r"^[0-9]{2}$")] | None = None
+    province: ProvinceCode | None = None
     city: Slug | None = None
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.axe import axe_script, describe
+from tests.browser.axe import add_axe, describe
 from tests.browser.conftest import BROWSER_TESTS, shot
 from tests.live import environment, serve
 
@@ -73,7 +73,7 @@ def label_of(name: str, count: int) -> str:
 
 
 def assert_map_is_accessible(page: Any, context: str) -> None:
-    page.add_script_tag(path=str(axe_script()))
+    add_axe(page)
     result = page.evaluate("() => axe.run(document.querySelector('.map-section'))")
     assert result["violations"] == [], f"{context}:\n{describe(result['violations'])}"
 
