@@ -3,20 +3,31 @@ it, when and from where; for its members (and admins, from the API)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from api.deps import SessionDep
+from api.i18n import Lang, choose_language, pick, say
 from api.messages import MESSAGES
 from api.portal.rendering import PortalPrincipal, page, render
 from catalog.history import HistoryFilters, organisation_history
 from catalog.models import Organisation
+from catalog.taxonomy import (
+    CHECKPOINT_LABELS,
+    KIND_LABELS,
+    MODEL_LABELS,
+    SECTOR_LABELS,
+    STAGE_LABELS,
+    Label,
+)
 from core.errors import InvalidInput, NotFound, Unauthorized
 from core.formatting import bangkok_time
 from core.principal import Principal
+from matching.schemas import LEAD_LABELS
 
 router = APIRouter()
 
@@ -25,6 +36,37 @@ def _signed_in(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthorized("sign in first", field="session")
     return principal
+
+
+_FIELD_LABELS: dict[str, Mapping[Any, Label]] = {
+    **dict.fromkeys(("sector", "sectors", "excluded_sectors"), SECTOR_LABELS),
+    **dict.fromkeys(("stage", "stages"), STAGE_LABELS),
+    **dict.fromkeys(("model", "models", "excluded_models"), MODEL_LABELS),
+}
+_STATUS_LABELS: dict[str, Mapping[Any, Label]] = {
+    "checkpoint": CHECKPOINT_LABELS,
+    "lead": LEAD_LABELS,
+}
+
+
+def _value_shown(lang: Lang) -> Callable[[str, str, Any], Any]:
+    """A stored value as the reader reads it: the catalogue's codes (a sector, a stage,
+    a status) in the reader's language; anything else as it was stored."""
+
+    def shown(resource_type: str, name: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return ", ".join(str(shown(resource_type, name, item)) for item in value)
+        labels = _FIELD_LABELS.get(name)
+        if name == "kind" and resource_type == "listing":
+            labels = KIND_LABELS
+        if name == "status":
+            if resource_type == "listing" and f"status_{value}" in MESSAGES:
+                return say(f"status_{value}", lang)
+            labels = _STATUS_LABELS.get(resource_type)
+        label = labels.get(value) if labels is not None and isinstance(value, str) else None
+        return pick(label, lang) if label is not None else value
+
+    return shown
 
 
 def _field_code(name: str) -> str | None:
@@ -63,6 +105,7 @@ def history_page(
             "next_before": log.next_before,
             "filters": filters,
             "field_code": _field_code,
+            "shown": _value_shown(choose_language(request)),
             "clock": bangkok_time,
         },
         principal=viewer,

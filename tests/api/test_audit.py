@@ -172,7 +172,7 @@ async def test_members_read_the_history_in_the_portal_in_thai(
     assert "ประวัติการเปลี่ยนแปลง" in page.text
     assert page.text.count('data-testid="history-entry"') >= 2
     assert "โครงการ" in page.text
-    assert "published" in page.text  # the status it moved to: data, as stored
+    assert "เผยแพร่แล้ว" in page.text  # the status it moved to, in the reader's words
     assert slug in page.text
     english = await client.get("/organisation/history", params={"lang": "en"})
     assert "Change history" in english.text
