@@ -130,7 +130,7 @@ def build_services(
         settings,
         database,
         search or (lambda: search_index_for(settings)),
-        matrices or MatrixStore(),
+        matrices or MatrixStore(database),
         embedder_for(settings),
         jobs or jobs_for(settings, database),
         limiter or RateLimiter(settings.rate_limits),
@@ -225,6 +225,7 @@ FOLLOWERS_STOP_SECONDS = 15.0
 def _lifespan(services: Services) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.matrices.start()  # the first match matrix, in the background
         followers = [asyncio.create_task(_follow_change_log(services))]
         if services.jobs is not None:
             followers.append(asyncio.create_task(_run_jobs(services.jobs)))

@@ -327,6 +327,10 @@ MESSAGES: dict[str, str | Contextual] = {
         "Search is being rebuilt and will be back shortly. The rest of the site works: "
         "try again in a minute."
     ),
+    "error_matching_unavailable": N_(
+        "Matching is being prepared and will be back shortly. The rest of the site works: "
+        "try again in a minute."
+    ),
     # --- the shortlist, comparisons, and indicative amounts in foreign money
     "fx_indicative": N_("≈ %(amount)s (indicative, at %(rate)s THB per %(currency)s on %(date)s)"),
     "fx_rate_set": N_("Rate saved: indicative amounts use it from now on"),

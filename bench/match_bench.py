@@ -23,6 +23,7 @@ from matching.scoring import (  # noqa: E402
     ListingMatrix,
     ListingRow,
     Preferences,
+    TextRows,
     score_listings,
     top_k,
 )
@@ -63,9 +64,10 @@ def synthetic_matrix(n: int, rng: np.random.Generator) -> ListingMatrix:
         capital_max=capital_min * rng.uniform(1, 3, n).round(2),
         irr=np.where(rng.random(n) < 0.7, rng.uniform(3, 20, n), np.nan),
         payback=np.where(rng.random(n) < 0.7, rng.uniform(2, 25, n), np.nan),
-        text=text,
+        text=TextRows.built(text),
         vocabulary={f"w{i}": i for i in range(VOCABULARY)},
         idf=np.log(VOCABULARY / (1 + np.arange(VOCABULARY))) + 1,
+        document_frequency=np.diff(text.indptr).astype(np.int64),
     )
 
 

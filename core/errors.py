@@ -79,6 +79,14 @@ class SearchIndexUnavailable(ServiceUnavailable):
     code = "search_unavailable"
 
 
+class MatchingUnavailable(ServiceUnavailable):
+    """The match matrix of a large catalogue is being built (at start-up): matching
+    answers 503 meanwhile, as search does while its replica rebuilds."""
+
+    code = "matching_unavailable"
+    retry_after = 15
+
+
 class TooManyRequests(AppError):
     """Too many attempts: the caller may try again after ``retry_after`` seconds."""
 

@@ -58,6 +58,60 @@ class ListingRow:
     text: str
 
 
+@dataclass(frozen=True)
+class TextRows:
+    """The listings' tf-idf vectors (rows L2-normalised): the rows of the last full build
+    in a column-major matrix, where a word's postings are one slice, and the rows spliced
+    in since then in a small row-major one. A splice touches only the rows it changes."""
+
+    base: sparse.csc_matrix  # built rows x vocabulary
+    base_row: IntArray  # per listing row: its row in ``base``, or -1 when spliced
+    extra: sparse.csr_matrix  # spliced rows x vocabulary
+    extra_row: IntArray  # per row of ``extra``: the listing row it is
+
+    @classmethod
+    def built(cls, base: sparse.csc_matrix) -> TextRows:
+        rows, width = base.shape
+        return cls(
+            base=base,
+            base_row=np.arange(rows, dtype=np.int64),
+            extra=sparse.csr_matrix((0, width)),
+            extra_row=np.zeros(0, dtype=np.int64),
+        )
+
+    def similarity(self, columns: IntArray, weights: FloatArray) -> FloatArray:
+        """Each listing row's dot product with the query vector ``weights`` on ``columns``."""
+        indptr, indices, data = self.base.indptr, self.base.indices, self.base.data
+        rows = np.concatenate([indices[indptr[c] : indptr[c + 1]] for c in columns])
+        values = np.concatenate(
+            [data[indptr[c] : indptr[c + 1]] * w for c, w in zip(columns, weights, strict=True)]
+        )
+        by_base = np.bincount(rows, weights=values, minlength=self.base.shape[0] + 1)
+        # base_row is -1 for spliced rows: they read the last (always 0) slot, then get theirs.
+        similarity: FloatArray = by_base[self.base_row].astype(np.float64)
+        if len(self.extra_row):
+            query = np.zeros(self.extra.shape[1])
+            query[columns] = weights
+            similarity[self.extra_row] = self.extra @ query
+        return similarity
+
+    def moved(
+        self, new_row_of_old: IntArray, added: sparse.csr_matrix, added_rows: IntArray
+    ) -> TextRows:
+        """These vectors after a splice: old row ``i`` is now row ``new_row_of_old[i]``
+        (-1: gone), and ``added`` holds the vectors of new rows ``added_rows``."""
+        keep = np.flatnonzero(new_row_of_old >= 0)
+        base_row = np.full(len(keep) + len(added_rows), -1, dtype=np.int64)
+        base_row[new_row_of_old[keep]] = self.base_row[keep]
+        still = new_row_of_old[self.extra_row] >= 0
+        return TextRows(
+            base=self.base,
+            base_row=base_row,
+            extra=sparse.vstack([self.extra[still], added], format="csr"),
+            extra_row=np.concatenate([new_row_of_old[self.extra_row][still], added_rows]),
+        )
+
+
 @dataclass
 class ListingMatrix:
     rows: list[ListingRow]
@@ -72,9 +126,10 @@ class ListingMatrix:
     capital_max: FloatArray
     irr: FloatArray
     payback: FloatArray
-    text: sparse.csc_matrix  # listings x vocabulary, rows L2-normalised tf-idf
+    text: TextRows
     vocabulary: dict[str, int]
     idf: FloatArray
+    document_frequency: IntArray  # listings using each word of the vocabulary
     # derived in __post_init__, so that scoring does no per-call preparation
     inverse_span: FloatArray = field(init=False)
     is_point: Float32Array = field(init=False)
@@ -82,7 +137,6 @@ class ListingMatrix:
     inverse_payback: Float32Array = field(init=False)
     irr_known: Float32Array = field(init=False)
     irr_filled: Float32Array = field(init=False)
-    document_frequency: IntArray = field(init=False)
 
     @classmethod
     def build(
@@ -116,9 +170,10 @@ class ListingMatrix:
             capital_max=array([r.capital_max for r in rows], np.float64),
             irr=array([np.nan if r.irr is None else r.irr for r in rows], np.float64),
             payback=array([np.nan if r.payback is None else r.payback for r in rows], np.float64),
-            text=text,
+            text=TextRows.built(text),
             vocabulary=vocabulary,
             idf=idf,
+            document_frequency=np.diff(text.indptr).astype(np.int64),
         )
 
     def __post_init__(self) -> None:
@@ -133,7 +188,6 @@ class ListingMatrix:
         irr_known = ~np.isnan(self.irr)
         self.irr_known = irr_known.astype(np.float32)
         self.irr_filled = np.where(irr_known, self.irr, 0.0).astype(np.float32)
-        self.document_frequency = np.diff(self.text.indptr)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -141,21 +195,29 @@ class ListingMatrix:
     def spliced(self, replaced: set[int], rows: Sequence[ListingRow]) -> ListingMatrix:
         """This catalogue without the listings ``replaced`` names, with ``rows`` (their
         new state, or new listings) in; the new rows are encoded with this matrix's
-        vocabulary and word weights. Milliseconds where a rebuild of 100,000 listings
-        takes over a minute; the vocabulary catches up at the next full build."""
+        vocabulary and word weights. The work grows with the rows changed, not with the
+        catalogue (a rebuild of 100,000 listings takes minutes); the vocabulary catches
+        up at the next full build."""
         added = ListingMatrix.build(rows, reference=self)
-        keep = np.flatnonzero(
-            ~np.isin(self.ids, np.array(sorted(replaced | set(added.ids.tolist()))))
-        )
+        gone = np.isin(self.ids, np.array(sorted(replaced | set(added.ids.tolist())), np.int64))
+        keep = np.flatnonzero(~gone)
         ids = np.concatenate([self.ids[keep], added.ids])
         order = np.argsort(ids, kind="stable")
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))  # where each joined row lands
+        new_row_of_old = np.full(len(self), -1, dtype=np.int64)
+        new_row_of_old[keep] = position[: len(keep)]
 
         def joined(name: str) -> Any:
             return np.concatenate([getattr(self, name)[keep], getattr(added, name)])[order]
 
-        text = sparse.vstack([self.text[keep], added.text], format="csr")[order]
         old_rows = [self.rows[i] for i in keep.tolist()]
         every_row = old_rows + list(added.rows)
+        frequency = self.document_frequency.copy()
+        for i in np.flatnonzero(gone).tolist():
+            np.subtract.at(frequency, self._columns_of(self.rows[i]), 1)
+        added_text = sparse.csr_matrix(added.text.base)
+        np.add.at(frequency, added_text.indices, 1)
         return ListingMatrix(
             rows=[every_row[i] for i in order.tolist()],
             ids=ids[order],
@@ -169,10 +231,17 @@ class ListingMatrix:
             capital_max=joined("capital_max"),
             irr=joined("irr"),
             payback=joined("payback"),
-            text=sparse.csc_matrix(text),
+            text=self.text.moved(new_row_of_old, added_text, position[len(keep) :]),
             vocabulary=self.vocabulary,
             idf=self.idf,
+            document_frequency=frequency,
         )
+
+    def _columns_of(self, row: ListingRow) -> IntArray:
+        """The vocabulary columns of ``row``'s words, each once."""
+        found = {self.vocabulary.get(word) for word in terms(row.text)}
+        found.discard(None)
+        return np.fromiter(found, dtype=np.int64)
 
 
 def _counts(
@@ -319,13 +388,7 @@ def text_similarity(matrix: ListingMatrix, thesis: str) -> FloatArray:
     columns = np.fromiter(counts, dtype=np.int64)
     weights = np.log1p(np.fromiter(counts.values(), dtype=np.float64)) * matrix.idf[columns]
     weights /= np.linalg.norm(weights)
-    indptr, indices, data = matrix.text.indptr, matrix.text.indices, matrix.text.data
-    rows = np.concatenate([indices[indptr[c] : indptr[c + 1]] for c in columns])
-    values = np.concatenate(
-        [data[indptr[c] : indptr[c + 1]] * w for c, w in zip(columns, weights, strict=True)]
-    )
-    similarity: FloatArray = np.bincount(rows, weights=values, minlength=n).astype(np.float64)
-    return similarity
+    return matrix.text.similarity(columns, weights)
 
 
 def _lookup(size: int, indices: Sequence[int], value: float = 1.0) -> Float32Array:

@@ -1,6 +1,7 @@
 """Health checks for a process supervisor or a load balancer: ``/healthz`` (the process
-answers: no database, no index) and ``/readyz`` (it can serve: the database answers and
-the search replica is readable and caught up with the change log). Neither is part of
+answers: no database, no index) and ``/readyz`` (it can serve: the database answers, the
+search replica is readable and caught up with the change log, and the match matrix is
+built). Neither is part of
 the API's documentation, and neither needs a key."""
 
 from __future__ import annotations
@@ -71,13 +72,14 @@ def _readiness(services: Services) -> dict[str, dict[str, Any]]:
         search = {"ok": False, "engine": services.search.name, "error": "not checked"}
     else:
         search = _check_search(services)
-    return {"database": database, "search": search}
+    matching = {"ok": services.matrices.ready}  # a large catalogue's first build takes minutes
+    return {"database": database, "search": search, "matching": matching}
 
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers and the search replica is caught up, else 503;
-    the body lists each check."""
+    """200 when the database answers, the search replica is caught up and the match
+    matrix is built, else 503; the body lists each check."""
     services = services_of(request)
     checks = await run_in_threadpool(_readiness, services)
     ready = all(check["ok"] for check in checks.values())

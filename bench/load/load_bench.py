@@ -97,7 +97,7 @@ BUILD_FORMAT = 1  # bump when what is built changes, so that older builds are no
 KINDS = ("search", "pitch", "match", "write", "reread")
 PLAN = {"search": 35, "pitch": 10, "match": 4, "write": 1}  # of every 50 requests
 READ_ONLY_PLAN = {"search": 36, "pitch": 10, "match": 4}  # --no-writes
-WARM_UP_TIMEOUT_S = 900  # the first match of each worker builds its matrix of the catalogue
+WARM_UP_TIMEOUT_S = 900  # each worker builds its match matrix of the catalogue at start-up
 
 
 # --- the catalogue ------------------------------------------------------------------------
@@ -497,15 +497,33 @@ def serve(
                 process.wait()
 
 
+READY_IN_A_ROW = 20  # /readyz answers 200 this many times in a row: both workers are ready
+
+
+def wait_until_ready(base: str) -> float:
+    """Wait until /readyz says both workers can serve (each builds its match matrix at
+    start-up; until then matching answers 503); returns the seconds waited."""
+    started = time.perf_counter()
+    in_a_row = 0
+    with httpx.Client(base_url=base, timeout=30) as client:
+        while in_a_row < READY_IN_A_ROW:
+            if time.perf_counter() - started > WARM_UP_TIMEOUT_S:
+                raise RuntimeError(f"not ready after {WARM_UP_TIMEOUT_S} s")
+            ready = client.get("/readyz").status_code == 200
+            in_a_row = in_a_row + 1 if ready else 0
+            time.sleep(0.05 if ready else 1.0)
+    return time.perf_counter() - started
+
+
 def warm_up(base: str, load: Load) -> float:
     """Each kind of request a few times from several connections, so that both workers
-    have built their match matrix and opened the index before the first step."""
+    have opened the index and met each kind of request before the first step."""
     started = time.perf_counter()
     requests: list[tuple[str, str, str | None]] = [
         ("POST", "/v1/match", body) for body in load.match[:12]
     ]
     requests += [("GET", path, None) for path in load.search[:40] + load.pitch[:20]]
-    with httpx.Client(base_url=base, timeout=WARM_UP_TIMEOUT_S) as client:
+    with httpx.Client(base_url=base, timeout=60) as client:
 
         def send(request: tuple[str, str, str | None]) -> int:
             method, path, body = request
@@ -901,8 +919,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 healthcheck=args.worker_healthcheck,
             ) as base:
                 print(
-                    f"  server up; warm-up {warm_up(base, load):.1f} s (the first match of each "
-                    "worker builds its matrix of the catalogue)"
+                    f"  server up; ready in {wait_until_ready(base):.1f} s (each worker builds "
+                    f"its match matrix at start-up); warm-up {warm_up(base, load):.1f} s"
                 )
                 print(HEADER)
                 for connections in args.steps:
