@@ -138,16 +138,22 @@ class TableJobQueue(JobQueue):
 
     def _claim(self) -> Job | None:
         now = utcnow()
+        due_jobs = (
+            select(Job.id)
+            .where(
+                ((col(Job.status) == "queued") & (col(Job.run_after) <= now))
+                | ((col(Job.status) == "running") & (col(Job.locked_until) < now))
+            )
+            .order_by(col(Job.run_after), col(Job.id))
+            .limit(1)
+        )
+        # Most polls find nothing: look first without SQLite's write lock, which every
+        # request that writes would otherwise queue behind, once a poll per process.
+        with self.context.database.reading() as session:
+            if session.exec(due_jobs).first() is None:
+                return None
         with self.context.database.writing() as session:
-            due = session.exec(
-                select(Job.id)
-                .where(
-                    ((col(Job.status) == "queued") & (col(Job.run_after) <= now))
-                    | ((col(Job.status) == "running") & (col(Job.locked_until) < now))
-                )
-                .order_by(col(Job.run_after), col(Job.id))
-                .limit(1)
-            ).first()
+            due = session.exec(due_jobs).first()
             if due is None:
                 return None
             claimed = session.execute(

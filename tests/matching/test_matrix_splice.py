@@ -3,15 +3,21 @@ matrix a build of the whole catalogue (with the same vocabulary) would give."""
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
-from sqlmodel import Session
+from sqlalchemy import Engine, func, select, update
+from sqlmodel import Session, col
 
 from catalog import service
-from catalog.models import Listing
+from catalog.models import Listing, ListingChange
 from catalog.schemas import ListingCreate
+from core.db import Database
+from core.errors import MatchingUnavailable
 from matching import matrix as matrix_module
 from matching.matrix import MatrixStore
 from matching.scoring import ListingMatrix, ListingRow, text_similarity
@@ -95,3 +101,77 @@ def test_the_store_splices_large_catalogues_and_rebuilds_small_ones(
     assert len(after) == 3
     assert first.id not in after.ids
     assert after.text.base.shape[0] == 4  # spliced, not rebuilt
+
+
+def _published(session: Session, count: int) -> list[Listing]:
+    publisher = publisher_of(session)
+    listings = []
+    for n in range(count):
+        listing = service.create_listing(
+            session, data=ListingCreate(**listing_payload(slug=f"g{n}")), principal=publisher
+        )
+        service.publish_listing(session, listing=listing, expected_version=1, principal=publisher)
+        listings.append(listing)
+    return listings
+
+
+def _late_change(session: Session, listing: Listing, entry_id: int, capital_max: int) -> None:
+    """A change whose log entry got ``entry_id``: what a transaction that took its id
+    before another's, but committed after it, leaves on PostgreSQL."""
+    session.execute(
+        update(Listing).where(col(Listing.id) == listing.id).values(capital_max_thb=capital_max)
+    )
+    session.add(ListingChange(id=entry_id, listing_id=listing.id or 0, version=9, action="updated"))
+    session.commit()
+
+
+def _capital_max(matrix: ListingMatrix, listing: Listing) -> float:
+    return float(matrix.capital_max[list(matrix.ids).index(listing.id)])
+
+
+def test_an_entry_that_fills_a_gap_later_is_spliced_in(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, _third = _published(session, 3)
+    store = MatrixStore()
+    store.matrix(session)
+    monkeypatch.setattr(matrix_module, "SPLICE_FROM", 1)
+    monkeypatch.setattr(matrix_module, "REBUILD_SHARE", 1.0)
+    newest = session.execute(select(func.max(ListingChange.id))).scalar_one()
+
+    _late_change(session, first, newest + 2, 777_000_000)  # newest + 1 not committed yet
+    assert _capital_max(store.matrix(session), first) == 777_000_000
+    _late_change(session, second, newest + 1, 888_000_000)  # ...and now it is
+    after = store.matrix(session)
+    assert _capital_max(after, second) == 888_000_000
+    assert _capital_max(after, first) == 777_000_000
+    assert after.text.base.shape[0] == 3  # spliced twice, never rebuilt
+
+
+def test_matching_answers_503_while_the_first_matrix_is_built(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    real_build = matrix_module._build
+
+    def slow_build(session: Session) -> Any:
+        release.wait(10)
+        return real_build(session)
+
+    monkeypatch.setattr(matrix_module, "_build", slow_build)
+    monkeypatch.setattr(matrix_module, "FIRST_BUILD_WAIT_SECONDS", 0.05)
+    database = Database(engine)
+    store = MatrixStore(database)
+    store.start()
+    assert not store.ready
+    with database.reading() as session, pytest.raises(MatchingUnavailable) as refused:
+        store.matrix(session)
+    assert refused.value.code == "matching_unavailable"
+    assert refused.value.headers["Retry-After"]
+    release.set()
+    deadline = time.monotonic() + 10
+    while not store.ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.ready
+    with database.reading() as session:
+        assert isinstance(store.matrix(session), ListingMatrix)
