@@ -69,6 +69,41 @@ def _value_shown(lang: Lang) -> Callable[[str, str, Any], Any]:
     return shown
 
 
+def _id_shown(lang: Lang) -> Callable[[str], str]:
+    """A resource's id as the reader reads it: the parts of a composite id that are
+    catalogue codes (``12/equity``, a listing's model) in the reader's words."""
+    tables: tuple[Mapping[Any, Label], ...] = (MODEL_LABELS, SECTOR_LABELS, STAGE_LABELS)
+
+    def shown(resource_id: str) -> str:
+        parts = []
+        for part in resource_id.split("/"):
+            label = next((table[part] for table in tables if part in table), None)
+            parts.append(pick(label, lang) if label is not None else part)
+        return " / ".join(parts)
+
+    return shown
+
+
+def _fields_shown(lang: Lang) -> Callable[[str, Mapping[str, Any]], list[tuple[str, Any]]]:
+    """The fields of an entry to list: all of a change; of a creation or deletion (every
+    stored field), those the portal has words for, and text only in the reader's
+    language where both are stored."""
+    other = "_en" if lang == "th" else "_th"
+    own = "_th" if lang == "th" else "_en"
+
+    def shown(action: str, changes: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        if action not in ("created", "deleted"):
+            return list(changes.items())
+        return [
+            (name, change)
+            for name, change in changes.items()
+            if _field_code(name) is not None
+            and not (name.endswith(other) and name.removesuffix(other) + own in changes)
+        ]
+
+    return shown
+
+
 def _field_code(name: str) -> str | None:
     """The code of a field's label, when the portal has words for it."""
     return name if name in MESSAGES else None
@@ -96,6 +131,7 @@ def history_page(
     if organisation is None:
         raise NotFound("no such organisation", field="organisation")
     log = organisation_history(session, organisation=organisation, viewer=viewer, filters=filters)
+    lang = choose_language(request)
     return render(
         request,
         "history.html",
@@ -105,7 +141,9 @@ def history_page(
             "next_before": log.next_before,
             "filters": filters,
             "field_code": _field_code,
-            "shown": _value_shown(choose_language(request)),
+            "shown": _value_shown(lang),
+            "id_shown": _id_shown(lang),
+            "fields_shown": _fields_shown(lang),
             "clock": bangkok_time,
         },
         principal=viewer,

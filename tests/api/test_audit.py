@@ -173,13 +173,20 @@ async def test_members_read_the_history_in_the_portal_in_thai(
     assert page.text.count('data-testid="history-entry"') >= 2
     assert "โครงการ" in page.text
     assert "เผยแพร่แล้ว" in page.text  # the status it moved to, in the reader's words
-    assert slug in page.text
+    # The listing's creation lists its stored text in the reader's language only.
+    listing = (await client.get(f"/v1/listings/{slug}")).json()
+    assert listing["title_th"] in page.text
+    assert listing["title_en"] not in page.text
+    assert "รูปแบบการลงทุนของรายการ 1 / ร่วมทุน (ถือหุ้น)" in page.text  # a model's id, in words
+    assert "<strong>listing_id</strong>" not in page.text  # no field without a Thai name
     english = await client.get("/organisation/history", params={"lang": "en"})
     assert "Change history" in english.text
+    assert listing["title_en"] in english.text
+    assert listing["title_th"] not in english.text
     listing_only = await client.get(
         "/organisation/history", params={"resource_type": "api_key", "lang": "en"}
     )
-    assert slug not in listing_only.text
+    assert listing["title_en"] not in listing_only.text
     odd = await client.get("/organisation/history", params={"resource_type": "<b>"})
     assert odd.status_code == 422
     client.cookies.clear()
