@@ -20,13 +20,14 @@ from api.portal.rendering import (
     csrf_token,
     render,
     render_error,
+    require_sign_in,
 )
 from catalog import organisations
 from catalog.accounts import mail as account_mail
 from catalog.accounts import service as accounts
 from catalog.accounts.schemas import InvitationCreate, OrganisationCreate, PasswordSet
 from catalog.models import City, Organisation
-from core.errors import AppError, Conflict, Forbidden, InvalidInput, Unauthorized
+from core.errors import AppError, Conflict, Forbidden, InvalidInput
 from core.jobs import JobQueue
 from core.principal import OrganisationKind, Principal
 
@@ -66,12 +67,6 @@ def _shown(
         "url": delivery.url or "",
         "emailed": "yes" if delivery.emailed else "",
     }
-
-
-def _signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized("sign in first", field="session")
-    return principal
 
 
 # --- setting a password through a link ------------------------------------------------
@@ -258,7 +253,7 @@ def _organisation_page(
 def organisation_page(
     request: Request, session: SessionDep, principal: PortalPrincipal
 ) -> HTMLResponse:
-    return _organisation_page(request, session, _signed_in(principal))
+    return _organisation_page(request, session, require_sign_in(principal))
 
 
 @router.post("/organisation/invitations", response_class=HTMLResponse)
@@ -274,7 +269,7 @@ def invite_member(
     name: Annotated[str, Form(max_length=200)] = "",
     owner: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal)
     check_csrf(request, csrf)
     organisation = session.get(Organisation, principal.organisation_id)
     assert organisation is not None
@@ -322,7 +317,7 @@ def member_reset_link(
     person_id: RowId,
     csrf: Csrf,
 ) -> HTMLResponse:
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal)
     check_csrf(request, csrf)
     link = accounts.reset_link(
         session, principal=principal, person_id=person_id, settings=settings.accounts
@@ -341,7 +336,7 @@ def create_key(
     csrf: Csrf,
     label: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal)
     check_csrf(request, csrf)
     accounts.person_of(session, principal)
     _row, key = organisations.issue_key(
@@ -359,7 +354,7 @@ def create_key(
 def revoke_key(
     request: Request, session: SessionDep, principal: PortalPrincipal, key_id: RowId, csrf: Csrf
 ) -> Response:
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal)
     check_csrf(request, csrf)
     organisations.revoke_key(session, principal=principal, key_id=key_id)
     return RedirectResponse("/organisation?notice=key_revoked", status_code=303)
@@ -369,7 +364,7 @@ def revoke_key(
 
 
 def _admin(principal: Principal | None) -> Principal:
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal)
     if not principal.is_admin:
         raise Forbidden("only an admin manages organisations", field="session")
     return principal

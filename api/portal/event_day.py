@@ -20,13 +20,20 @@ from sqlmodel import Session, col, select
 from api import i18n
 from api.deps import JobsDep, SessionDep, SettingsDep, services_of, writes
 from api.errors import Rejected
-from api.portal.rendering import PortalPrincipal, check_csrf, csrf_token, page, render
+from api.portal.rendering import (
+    PortalPrincipal,
+    check_csrf,
+    csrf_token,
+    page,
+    render,
+    require_sign_in,
+)
 from api.routes.alerts import public_base
 from api.routes.event_day import CSV, ICALENDAR, agenda_csv, attachment, figures_csv
 from catalog import readmodel
 from catalog.models import Listing
 from core.db import utcnow
-from core.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
+from core.errors import Conflict, NotFound, PreconditionFailed
 from core.formatting import BANGKOK, bangkok_date
 from core.principal import Principal
 from matching.access import (
@@ -52,12 +59,6 @@ NOTICES = {
 }
 MeetingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Who = Annotated[str, Form(max_length=100)]
-
-
-def _signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized("sign in to see your agenda", field="session")
-    return principal
 
 
 def _notice(request: Request) -> dict[str, Any]:
@@ -145,7 +146,7 @@ def agenda_page(
     return _agenda_page(
         request,
         session,
-        _signed_in(principal),
+        require_sign_in(principal, "sign in to see your agenda"),
         event,
         public_base(request, settings),
         request.query_params.get("who"),
@@ -156,7 +157,12 @@ def _one_agenda(
     request: Request, session: Session, principal: Principal | None, slug: str
 ) -> tuple[PitchEvent, agenda.Participant, Any]:
     event = pitchday_service.get_event(session, slug=slug)
-    _, participant = _chosen(session, event, _signed_in(principal), request.query_params.get("who"))
+    _, participant = _chosen(
+        session,
+        event,
+        require_sign_in(principal, "sign in to see your agenda"),
+        request.query_params.get("who"),
+    )
     if participant is None:
         raise NotFound("you have no agenda at this event", field="participant")
     return event, participant, agenda.agenda_for(session, event, participant, principal)
@@ -206,8 +212,12 @@ def rotate_feed(
     check_csrf(request, csrf_token)
     event = pitchday_service.get_event(session, slug=slug)
     party, ref = agenda.parse_key(who)
-    participant = agenda.participant_for(session, event, party, ref, _signed_in(principal))
-    if not may_keep_agenda_feed(_signed_in(principal), participant.owner_id):
+    participant = agenda.participant_for(
+        session, event, party, ref, require_sign_in(principal, "sign in to see your agenda")
+    )
+    if not may_keep_agenda_feed(
+        require_sign_in(principal, "sign in to see your agenda"), participant.owner_id
+    ):
         raise NotFound("no calendar link of yours here", field="feed")
     agenda.rotate_feed_token(session, event_id=event.id or 0, participant=participant)
     return _back_to_agenda(slug, who, notice="feed_rotated", anchor="calendar")
@@ -228,7 +238,7 @@ def publish_schedule(
 ) -> Response:
     """Publish the planned meetings and e-mail everyone their agenda (organiser)."""
     check_csrf(request, csrf_token)
-    signed_in = _signed_in(principal)
+    signed_in = require_sign_in(principal, "sign in to see your agenda")
     event = pitchday_service.get_event(session, slug=slug)
     base = public_base(request, settings)
     try:
@@ -278,7 +288,7 @@ def record_outcome(
 ) -> Response:
     """Record a meeting's outcome from the agenda; errors come back beside their fields."""
     check_csrf(request, csrf_token)
-    signed_in = _signed_in(principal)
+    signed_in = require_sign_in(principal, "sign in to see your agenda")
     event = pitchday_service.get_event(session, slug=slug)
     errors: dict[str, str] = {}
     try:
@@ -334,7 +344,7 @@ def check_in_page(
     slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
 ) -> HTMLResponse:
     """The check-in desk on a phone: everyone expected, a big toggle each, search by name."""
-    signed_in = _signed_in(principal)
+    signed_in = require_sign_in(principal, "sign in to see your agenda")
     event = pitchday_service.get_event(session, slug=slug)
     desk = outcomes.check_ins(session, event=event, principal=signed_in)
     query = request.query_params.get("q", "")[:100].strip()
@@ -371,7 +381,7 @@ def check_in(
     q: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf_token)
-    signed_in = _signed_in(principal)
+    signed_in = require_sign_in(principal, "sign in to see your agenda")
     event = pitchday_service.get_event(session, slug=slug)
     ensure_may_organise(event, signed_in)
     party, ref = agenda.parse_key(who)
@@ -396,7 +406,9 @@ def record_no_shows(
     """Mark no-show the meetings of everyone not checked in (organiser, on the day)."""
     check_csrf(request, csrf_token)
     event = pitchday_service.get_event(session, slug=slug)
-    marked = outcomes.record_no_shows(session, event=event, principal=_signed_in(principal))
+    marked = outcomes.record_no_shows(
+        session, event=event, principal=require_sign_in(principal, "sign in to see your agenda")
+    )
     return RedirectResponse(
         f"/events/{slug}/check-in?notice=no_shows_recorded&num={marked}", status_code=303
     )
@@ -410,7 +422,7 @@ def record_no_shows(
 def figures_page(
     slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
 ) -> HTMLResponse:
-    signed_in = _signed_in(principal)
+    signed_in = require_sign_in(principal, "sign in to see your agenda")
     event = pitchday_service.get_event(session, slug=slug)
     figures = outcomes.event_figures(session, event=event, principal=signed_in)
     return render(
@@ -424,7 +436,9 @@ def figures_spreadsheet(
     slug: str, request: Request, session: SessionDep, principal: PortalPrincipal
 ) -> Response:
     event = pitchday_service.get_event(session, slug=slug)
-    figures = outcomes.event_figures(session, event=event, principal=_signed_in(principal))
+    figures = outcomes.event_figures(
+        session, event=event, principal=require_sign_in(principal, "sign in to see your agenda")
+    )
     body = figures_csv(figures, i18n.choose_language(request))
     return Response(body, media_type=CSV, headers=attachment(f"{slug}-figures.csv"))
 

@@ -16,7 +16,15 @@ from sqlmodel import Session
 
 from api.deps import JobsDep, LimiterDep, ScoringDep, SessionDep, SettingsDep, StoreDep, writes
 from api.errors import Rejected
-from api.portal.rendering import CSRF_FIELD, PortalPrincipal, check_csrf, csrf_token, page, render
+from api.portal.rendering import (
+    CSRF_FIELD,
+    PortalPrincipal,
+    check_csrf,
+    csrf_token,
+    page,
+    render,
+    require_sign_in,
+)
 from api.routes.alerts import public_base
 from core.errors import AppError, Conflict, InvalidInput, PreconditionFailed, Unauthorized
 from core.principal import Principal
@@ -295,12 +303,6 @@ def _done(slug: str, notice: str, anchor: str = "", num: int | None = None) -> R
     return RedirectResponse(f"/events/{slug}/meetings?{query}{anchor}", status_code=303)
 
 
-def _signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized("sign in to take part in the meetings", field="session")
-    return principal
-
-
 def _again(
     request: Request,
     session: Session,
@@ -363,7 +365,7 @@ def save_availability(
     rounds: Annotated[list[Annotated[int, Form(ge=0, le=999)]], Form(alias="round")] = [],  # noqa: B006
 ) -> Response:
     check_csrf(request, csrf)
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal, "sign in to take part in the meetings")
     event = service.get_event(session, slug=slug)
     form = Posted(f"availability:{side}", {"rounds": set(rounds)})
     chosen = sorted(set(rounds))
@@ -399,7 +401,7 @@ def ask_to_meet(
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal, "sign in to take part in the meetings")
     limiter.hit_organisation(Rule.meeting_requests, principal)
     event = service.get_event(session, slug=slug)
     form = Posted(f"request:{side}:{to}", {"note": note})
@@ -441,7 +443,7 @@ def answer_request(
     side: SideKey,
 ) -> Response:
     check_csrf(request, csrf)
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal, "sign in to take part in the meetings")
     event = service.get_event(session, slug=slug)
     requests.decide_request(
         session,
@@ -469,7 +471,7 @@ def propose_pairs(
     per_participant: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     check_csrf(request, csrf)
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal, "sign in to take part in the meetings")
     event = service.get_event(session, slug=slug)
     form = Posted("proposals", {"min_score": min_score, "per_participant": per_participant})
     try:
@@ -517,7 +519,7 @@ def plan_schedule(
 ) -> Response:
     """Plan the schedule; once it is published, whoever's agenda changes gets it again."""
     check_csrf(request, csrf)
-    principal = _signed_in(principal)
+    principal = require_sign_in(principal, "sign in to take part in the meetings")
     event = service.get_event(session, slug=slug)
     form = Posted("schedule")
     base = public_base(request, app_settings)

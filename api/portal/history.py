@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.deps import SessionDep
 from api.i18n import Lang, choose_language, pick, say
 from api.messages import MESSAGES
-from api.portal.rendering import PortalPrincipal, page, render
+from api.portal.rendering import PortalPrincipal, page, render, require_sign_in
 from catalog.history import HistoryFilters, organisation_history
 from catalog.models import Organisation
 from catalog.taxonomy import (
@@ -24,18 +24,11 @@ from catalog.taxonomy import (
     STAGE_LABELS,
     Label,
 )
-from core.errors import InvalidInput, NotFound, Unauthorized
+from core.errors import InvalidInput, NotFound
 from core.formatting import bangkok_time
-from core.principal import Principal
 from matching.schemas import LEAD_LABELS
 
 router = APIRouter()
-
-
-def _signed_in(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Unauthorized("sign in first", field="session")
-    return principal
 
 
 _FIELD_LABELS: dict[str, Mapping[Any, Label]] = {
@@ -119,7 +112,7 @@ def history_page(
     resource_id: Annotated[str | None, Query(max_length=80)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
-    viewer = _signed_in(principal)
+    viewer = require_sign_in(principal)
     try:
         filters = HistoryFilters(
             resource_type=resource_type, resource_id=resource_id, before=before

@@ -130,6 +130,13 @@ def page(
     return decorate
 
 
+def require_sign_in(principal: Principal | None, why: str = "sign in first") -> Principal:
+    """The person (or key) signed in, or 401 naming the session: ``why`` says what for."""
+    if principal is None:
+        raise Unauthorized(why, field="session")
+    return principal
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get(CSRF_FIELD)
     if not isinstance(token, str):
