@@ -177,7 +177,8 @@ async def test_members_read_the_history_in_the_portal_in_thai(
     listing = (await client.get(f"/v1/listings/{slug}")).json()
     assert listing["title_th"] in page.text
     assert listing["title_en"] not in page.text
-    assert "รูปแบบการลงทุนของรายการ 1 / ร่วมทุน (ถือหุ้น)" in page.text  # a model's id, in words
+    model_id = f"รูปแบบการลงทุนของรายการ {listing['id']} / ร่วมทุน (ถือหุ้น)"
+    assert model_id in page.text  # a listing model's id (listing/code) in words
     assert "<strong>listing_id</strong>" not in page.text  # no field without a Thai name
     english = await client.get("/organisation/history", params={"lang": "en"})
     assert "Change history" in english.text
