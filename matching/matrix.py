@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -55,13 +55,14 @@ def _columns_of(listing: Listing) -> tuple[Any, ...]:
     return tuple(getattr(listing, name) for name in _FIELDS)
 
 
-def published_rows(session: Session) -> list[ListingRow]:
-    """The scorer's rows of the whole published catalogue, read as plain columns (no
-    objects: a hundred thousand of them would cost seconds)."""
-    found = session.execute(
-        select(*_COLUMNS).where(Listing.status == ListingStatus.published)
-    ).all()
-    return _rows(session, [tuple(row) for row in found], every_published=True)
+def published_rows(session: Session, ids: Collection[int] | None = None) -> list[ListingRow]:
+    """The scorer's rows of the published catalogue (only ``ids`` when given: a splice),
+    read as plain columns (no objects: a hundred thousand of them would cost seconds)."""
+    query = select(*_COLUMNS).where(Listing.status == ListingStatus.published)
+    if ids is not None:
+        query = query.where(col(Listing.id).in_(ids))
+    found = [tuple(row) for row in session.execute(query)]
+    return _rows(session, found, every_published=ids is None)
 
 
 def _rows(
@@ -206,12 +207,7 @@ class MatrixStore:
         ).all()
         fresh = {listing_id for id_, _at, listing_id in entries if id_ not in position.applied}
         if fresh:
-            published = session.exec(
-                select(Listing).where(
-                    col(Listing.id).in_(fresh), Listing.status == ListingStatus.published
-                )
-            ).all()
-            self._matrix = current.spliced(fresh, listing_rows(session, published))
+            self._matrix = current.spliced(fresh, published_rows(session, fresh))
         read = [(id_, at) for id_, at, _listing in entries]
         self._position = _position_after(position.settled, read, newest)
 

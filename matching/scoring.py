@@ -215,7 +215,7 @@ class ListingMatrix:
         every_row = _take(self.rows, keep) + list(added.rows)
         frequency = self.document_frequency.copy()
         for i in np.flatnonzero(gone).tolist():
-            np.subtract.at(frequency, self._columns_of(self.rows[i]), 1)
+            np.subtract.at(frequency, self._word_columns(self.rows[i]), 1)
         added_text = sparse.csr_matrix(added.text.base)
         np.add.at(frequency, added_text.indices, 1)
         return ListingMatrix(
@@ -237,7 +237,7 @@ class ListingMatrix:
             document_frequency=frequency,
         )
 
-    def _columns_of(self, row: ListingRow) -> IntArray:
+    def _word_columns(self, row: ListingRow) -> IntArray:
         """The vocabulary columns of ``row``'s words, each once."""
         found = {self.vocabulary.get(word) for word in terms(row.text)}
         found.discard(None)
