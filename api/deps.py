@@ -25,7 +25,7 @@ from catalog.accounts.service import SESSION_PREFIX, Passwords, resolve_session
 from catalog.analytics import Tally
 from catalog.organisations import authenticate_key, record_key_use
 from catalog.search.base import SearchIndex
-from catalog.search.semantic import Embedder, Vector
+from catalog.search.semantic import Embedder, QueryEmbedder
 from core.audit import Actor, act_as, acting
 from core.db import Database, finish, reads_in_place
 from core.errors import InvalidInput, PreconditionRequired, Unauthorized
@@ -90,13 +90,14 @@ async def get_search_index(request: Request) -> SearchIndex:
     return services_of(request).search
 
 
-async def get_query_embedder(request: Request) -> Callable[[str], Vector] | None:
+async def get_query_embedder(request: Request) -> QueryEmbedder | None:
     """The query embedder, for a request with search text (``q``) when semantic search is
     on; None otherwise, so that browsing never waits on a worker thread."""
     embedder = services_of(request).embedder
-    if embedder is None or not request.query_params.get("q", "").strip():
+    words = request.query_params.get("q", "")
+    if embedder is None or not words.strip():
         return None
-    return embedder.query
+    return QueryEmbedder(embedder, known=embedder.knows(words))
 
 
 async def get_tally(request: Request) -> Tally | None:
@@ -129,7 +130,7 @@ JobsDep = Annotated[JobQueue | None, Depends(get_jobs)]
 TallyDep = Annotated[Tally | None, Depends(get_tally)]
 # The rate limiter: ``limiter.hit(Rule.…, who)`` raises 429 with Retry-After (core.ratelimit).
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
-QueryEmbedderDep = Annotated[Callable[[str], Vector] | None, Depends(get_query_embedder)]
+QueryEmbedderDep = Annotated[QueryEmbedder | None, Depends(get_query_embedder)]
 
 
 async def get_scoring_settings(settings: SettingsDep) -> ScoringSettings:
@@ -153,9 +154,11 @@ async def run_search(
 ) -> T:
     """``run_db`` for work that also queries the search index: in place only if the index
     answers in this process too (tantivy), never while Meilisearch answers over a network,
-    nor when the work is given a query embedder (``embed``: tens of milliseconds of CPU
-    when the words alone are not enough)."""
-    if reads_in_place(session) and index.in_process and kwargs.get("embed") is None:
+    nor when the work may have to embed the query (``embed``: tens of milliseconds of CPU
+    when the words alone are not enough; a query embedded before costs a look-up)."""
+    embed = kwargs.get("embed")
+    embeds_cheaply = embed is None or (isinstance(embed, QueryEmbedder) and embed.known)
+    if reads_in_place(session) and index.in_process and embeds_cheaply:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 

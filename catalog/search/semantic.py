@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -41,17 +41,23 @@ LANGUAGES = ("th", "en")
 VECTORS_CURSOR = "vectors"
 LEASE = timedelta(minutes=2)
 BATCH_SIZE = 16  # passages per model call: about half a second of work
+# The same words come again and again (as people type, and popular searches): a query's
+# vector is 1.5 KB, its embedding 15-25 ms of CPU.
+QUERY_VECTORS_KEPT = 2048
 REFRESH_ROWS = 5_000
 
 
 class Embedder:
-    """The embedding model, loaded on first use (about 0.1 s). The engine keeps no state
-    between calls, so several threads may embed at once."""
+    """The embedding model, loaded on first use (about 0.1 s), and the vectors of the
+    queries it embedded last. The engine keeps no state between calls, so several threads
+    may embed at once."""
 
     def __init__(self, threads: int = 1) -> None:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, Vector] = OrderedDict()
+        self._queries_lock = threading.Lock()
 
     def _loaded(self) -> Any:
         if self._model is None:
@@ -66,7 +72,27 @@ class Embedder:
         return self._model
 
     def query(self, text: str) -> Vector:
-        return _cached_query(self, normalise_text(text).strip())
+        key = _query_key(text)
+        if (known := self._known(key)) is not None:
+            return known
+        vector = np.asarray(self._loaded().query(key), dtype=np.float32)
+        vector.setflags(write=False)
+        with self._queries_lock:
+            self._queries[key] = vector
+            while len(self._queries) > QUERY_VECTORS_KEPT:
+                self._queries.popitem(last=False)
+        return vector
+
+    def knows(self, text: str) -> bool:
+        """Whether ``query(text)`` answers from memory (a look-up, not a model call)."""
+        return self._known(_query_key(text)) is not None
+
+    def _known(self, key: str) -> Vector | None:
+        with self._queries_lock:
+            vector = self._queries.get(key)
+            if vector is not None:
+                self._queries.move_to_end(key)
+            return vector
 
     def passages(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         if not texts:
@@ -74,13 +100,21 @@ class Embedder:
         return np.asarray(self._loaded().passage(list(texts)), dtype=np.float32)
 
 
-@lru_cache(maxsize=2048)
-def _cached_query(embedder: Embedder, text: str) -> Vector:
-    # The same words come again and again (as people type, and popular searches): a
-    # vector is 1.5 KB, its embedding 15-25 ms.
-    vector = np.asarray(embedder._loaded().query(text), dtype=np.float32)
-    vector.setflags(write=False)
-    return vector
+def _query_key(text: str) -> str:
+    return normalise_text(text).strip()
+
+
+@dataclass(frozen=True)
+class QueryEmbedder:
+    """The embedder as one search request sees it: ``known`` when the request's words
+    were embedded before, so that embedding them costs a look-up and the search may run
+    where a model call would hold up other requests (``api.deps.run_search``)."""
+
+    embedder: Embedder
+    known: bool
+
+    def __call__(self, text: str) -> Vector:
+        return self.embedder.query(text)
 
 
 def passages_of(listing: Listing) -> dict[str, str]:

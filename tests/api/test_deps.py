@@ -9,6 +9,7 @@ from sqlalchemy import create_engine
 
 from api.deps import run_db, run_search
 from catalog.search.meili_engine import MeiliIndex
+from catalog.search.semantic import Embedder, QueryEmbedder
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import open_session
 
@@ -30,3 +31,26 @@ async def test_reads_run_in_place_only_when_nothing_waits_on_a_network(tmp_path:
     assert await run_db(writing, threading.get_ident) != here
     assert await run_db(postgresql, threading.get_ident) != here
     assert await run_search(postgresql, tantivy, threading.get_ident) != here
+
+
+async def test_a_search_that_may_embed_its_query_waits_in_place_only_for_a_known_vector(
+    tmp_path: Path,
+) -> None:
+    reading = open_session(create_engine(f"sqlite:///{tmp_path / 'reads.db'}"), write=False)
+    tantivy = TantivyIndex(tmp_path / "search")
+    embedder = Embedder()
+    here = threading.get_ident()
+
+    def where(*, embed: QueryEmbedder) -> int:
+        return threading.get_ident()
+
+    unknown = QueryEmbedder(embedder, known=embedder.knows("fish ball factory"))
+    assert not unknown.known
+    assert await run_search(reading, tantivy, where, embed=unknown) != here  # a model call
+    vector = unknown("fish ball factory")
+    # The same words again (spaces around them aside): a look-up of the vector just made.
+    assert embedder.knows("  fish ball factory ")
+    again = QueryEmbedder(embedder, known=embedder.knows("fish ball factory "))
+    assert again.known
+    assert again("fish ball factory") is vector
+    assert await run_search(reading, tantivy, where, embed=again) == here
