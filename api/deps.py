@@ -27,7 +27,7 @@ from catalog.organisations import authenticate_key, record_key_use
 from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, QueryEmbedder
 from core.audit import Actor, act_as, acting
-from core.db import Database, finish, reads_in_place
+from core.db import Database, finish, reads_in_place, writer_holds_lock
 from core.errors import InvalidInput, PreconditionRequired, Unauthorized
 from core.jobs import JobQueue
 from core.principal import Principal
@@ -144,7 +144,7 @@ async def run_db(session: Session, work: Callable[P, T], /, *args: P.args, **kwa
     """Run a request's database work: in place when it only reads SQLite, else in a worker
     thread (see ``core.db.reads_in_place``). Measured here, the hand-off to a worker thread
     costs 1-2 ms per request: a third of a pitch page's budget, for no parallelism."""
-    if reads_in_place(session):
+    if reads_in_place(session) and not writer_holds_lock(session):
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 
@@ -158,7 +158,8 @@ async def run_search(
     when the words alone are not enough; a query embedded before costs a look-up)."""
     embed = kwargs.get("embed")
     embeds_cheaply = embed is None or (isinstance(embed, QueryEmbedder) and embed.known)
-    if reads_in_place(session) and index.in_process and embeds_cheaply:
+    in_place = reads_in_place(session) and not writer_holds_lock(session)
+    if in_place and index.in_process and embeds_cheaply:
         return work(*args, **kwargs)
     return await run_in_threadpool(work, *args, **kwargs)
 

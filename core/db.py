@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -258,6 +259,58 @@ def unit_of_work(
     finish(session, failed=False)
 
 
+class WriteLockWatch:
+    """Whether a write transaction of this process holds SQLite's one write lock.
+
+    Reads of SQLite run in place on the event loop (``reads_in_place``). A write runs in
+    worker threads, and between its steps (each dependency, the route, the commit) its
+    request goes back to the event loop's queue; under load that queue is full of reads in
+    place, and a write of a few milliseconds held the lock for a second, while writers
+    queued behind it timed out. While the lock is held here, reads go to worker threads
+    instead, so that the event loop carries the writer through at once.
+    """
+
+    def __init__(self) -> None:
+        # Weakly held: a connection dropped without a commit or rollback event (a lost
+        # connection) cannot leave the lock looking held.
+        self._holders: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    @property
+    def held(self) -> bool:
+        with self._lock:
+            return any(
+                holder.in_transaction() and not holder.invalidated for holder in self._holders
+            )
+
+    def watch(self, engine: Engine) -> None:
+        if engine.dialect.name != "sqlite":
+            return  # PostgreSQL's work all runs in worker threads
+        event.listen(engine, "begin", self._began)
+        event.listen(engine, "commit", self._ended)
+        event.listen(engine, "rollback", self._ended)
+
+    def _began(self, connection: Connection) -> None:
+        # Listeners run in order: make_engine's BEGIN IMMEDIATE has taken the lock.
+        if connection.get_execution_options().get(WRITE_INTENT, False):
+            with self._lock:
+                self._holders.add(connection)
+
+    def _ended(self, connection: Connection) -> None:
+        with self._lock:
+            self._holders.discard(connection)
+
+
+_WRITE_LOCK_WATCH = "citydeal_write_lock_watch"
+
+
+def writer_holds_lock(session: Session) -> bool:
+    """Whether a write transaction of the process that opened ``session`` holds SQLite's
+    write lock (``WriteLockWatch``)."""
+    watch = session.info.get(_WRITE_LOCK_WATCH)
+    return isinstance(watch, WriteLockWatch) and watch.held
+
+
 class Database:
     """Where units of work are opened, and what runs after each one that wrote commits
     (keeping search replicas in step, say): hooks are registered once, by the composition
@@ -267,6 +320,9 @@ class Database:
         self.bind = bind
         self._options = session_options
         self._after_write: list[Callable[[Session], None]] = []
+        self.write_lock = WriteLockWatch()
+        if isinstance(bind, Engine):
+            self.write_lock.watch(bind)
 
     def on_commit(self, hook: Callable[[Session], None]) -> None:
         """Run ``hook(session)`` after every unit of work that was opened to write commits."""
@@ -274,6 +330,7 @@ class Database:
 
     def open(self, *, write: bool) -> Session:
         session = open_session(self.bind, write=write, **self._options)
+        session.info[_WRITE_LOCK_WATCH] = self.write_lock
         for hook in self._after_write if write else ():
             after_commit(session, hook)
         return session

@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from api.deps import run_db, run_search
 from catalog.search.meili_engine import MeiliIndex
 from catalog.search.semantic import Embedder, QueryEmbedder
 from catalog.search.tantivy_engine import TantivyIndex
-from core.db import open_session
+from core.db import Database, make_engine, open_session
 
 
 async def test_reads_run_in_place_only_when_nothing_waits_on_a_network(tmp_path: Path) -> None:
@@ -54,3 +54,23 @@ async def test_a_search_that_may_embed_its_query_waits_in_place_only_for_a_known
     assert again.known
     assert again("fish ball factory") is vector
     assert await run_search(reading, tantivy, where, embed=again) == here
+
+
+async def test_reads_leave_the_event_loop_to_a_writer_holding_the_sqlite_lock(
+    tmp_path: Path,
+) -> None:
+    database = Database(make_engine(f"sqlite:///{tmp_path / 'reads.db'}"))
+    reading = database.open(write=False)
+    here = threading.get_ident()
+    assert await run_db(reading, threading.get_ident) == here
+
+    writing = database.open(write=True)
+    writing.execute(text("CREATE TABLE note (id INTEGER PRIMARY KEY)"))  # BEGIN IMMEDIATE
+    assert await run_db(reading, threading.get_ident) != here  # the writer holds the lock
+    writing.commit()
+    assert await run_db(reading, threading.get_ident) == here
+
+    writing.execute(text("INSERT INTO note (id) VALUES (1)"))
+    assert await run_db(reading, threading.get_ident) != here
+    writing.rollback()
+    assert await run_db(reading, threading.get_ident) == here
