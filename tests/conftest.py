@@ -1,7 +1,8 @@
 """Fixtures: every test runs on SQLite, and also on PostgreSQL when
 ``CITYDEAL_TEST_DATABASE_URL`` is set. Each test gets a fresh database: the schema is
 migrated once per run, and each test runs inside a transaction that is rolled back.
-The HTTP client drives the real app in-process over ASGI.
+A test that asks for ``seeded`` runs the same way on a database that holds the demo
+catalogue, loaded once per run. The HTTP client drives the real app in-process over ASGI.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.db import Database, make_engine
 from core.ratelimit import Rule
 from core.settings import get_settings
 from matching.matrix import MatrixStore
+from seed.loader import load_seed
 from tests.factories import ENGINES, World, build_world, new_search_index
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
@@ -99,9 +101,55 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def seeded_database_url(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[str]:
+    """A migrated database with the demo catalogue (``seed/``) loaded and committed, once
+    per backend and per xdist worker: loading it takes seconds, too long to repeat for
+    each test that reads it."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('seeded-db') / 'seeded.db'}"
+    else:
+        assert POSTGRES_URL is not None
+        url = _fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}")
+    upgrade(url)
+    seeding = make_engine(url)
+    with Session(seeding) as session:
+        load_seed(session)
+        session.commit()
+    seeding.dispose()
+    yield url
+    if not url.startswith("sqlite"):
+        assert POSTGRES_URL is not None
+        admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(
+                text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+            )
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_engine(seeded_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(seeded_database_url)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """A connection inside a transaction that is rolled back after the test."""
+def seeded() -> None:
+    """The demo catalogue, for a test that reads it: asked for (by the test or by one of
+    its fixtures), it puts ``connection``, and so ``session``, ``app`` and ``client``, on
+    ``seeded_database_url``. The test's own changes are rolled back as everywhere."""
+
+
+@pytest.fixture
+def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test (to the
+    seeded database when the test asks for ``seeded``)."""
+    if "seeded" in request.fixturenames:
+        engine = request.getfixturevalue("seeded_engine")
     with engine.connect() as connection:
         transaction = connection.begin()
         yield connection

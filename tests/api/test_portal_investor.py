@@ -11,7 +11,6 @@ import pytest
 from sqlmodel import Session
 
 from api.i18n import Lang, translations
-from seed.loader import load_seed
 from tests.api.test_portal_accounts import csrf, post_form
 from tests.api.test_thai_all_the_way import english_values_in, visible
 from tests.factories import World
@@ -35,9 +34,7 @@ async def join(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
 
 
 @pytest.fixture
-async def investor(client: httpx.AsyncClient, session: Session) -> httpx.AsyncClient:
-    load_seed(session)
-    session.commit()
+async def investor(client: httpx.AsyncClient, seeded: None) -> httpx.AsyncClient:
     joined = await join(client)
     assert joined.status_code == 303, joined.text
     assert joined.headers["location"] == "/investor/profile?notice=welcome"

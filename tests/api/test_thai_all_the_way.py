@@ -24,7 +24,6 @@ from catalog.taxonomy import (
 )
 from core.principal import Role
 from matching.schemas import LeadStatus
-from seed.loader import load_seed
 
 # Words a Thai page must not show as words: every enum value of the catalogue.
 ENGLISH_VALUES = {
@@ -91,8 +90,9 @@ def english_values_in(text: str) -> set[str]:
 
 
 @pytest.fixture
-async def seeded_publisher(client: httpx.AsyncClient, session: Session) -> httpx.AsyncClient:
-    load_seed(session)
+async def seeded_publisher(
+    client: httpx.AsyncClient, session: Session, seeded: None
+) -> httpx.AsyncClient:
     _row, key = issue_key(
         session, organisation_slug="nakhon-sawan-development", role=Role.publisher
     )
