@@ -1,5 +1,11 @@
-"""The app as deployed, for tests that need a real port: the ``citydeal`` command and
-uvicorn in child processes, against a database of the test's own."""
+"""The app as deployed, for tests that need a real port: uvicorn in a child process,
+against a database of the test's own, and the ``citydeal`` command.
+
+Setting up that database (migrating, seeding, issuing keys, the first admin) runs here, in
+the test's process, through the functions the command calls: each ``citydeal`` process
+spends seconds importing the app before it does anything, and a live module did half a
+dozen of them. The command itself is tested where it is the subject (tests/api/test_cli.py,
+test_server.py, test_backup.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +20,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlmodel import Session, select
+
+from api.migrate import upgrade
+from catalog.accounts.service import bootstrap_admin
+from catalog.models import Organisation
+from catalog.organisations import issue_key
+from core.audit import Actor, act_as
+from core.db import for_writing, make_engine
+from core.principal import OrganisationKind, Role
+from core.settings import AccountSettings
+from seed.loader import load_seed
 
 
 def environment(root: Path, **extra: str) -> dict[str, str]:
@@ -100,13 +117,52 @@ def _answers(base: str) -> bool:
     return httpx.get(f"{base}/v1/provinces", timeout=1).status_code == 200
 
 
+@contextmanager
+def writing(env: dict[str, str]) -> Iterator[Session]:
+    """A unit of work on the database of ``env`` as the ``citydeal`` command opens one
+    (write intent, and ``cli`` as the audit log's actor); committed when the block ends."""
+    engine = for_writing(make_engine(env["CITYDEAL_DATABASE_URL"]))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            act_as(session, Actor(source="cli"))
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def migrated(env: dict[str, str]) -> None:
+    """``citydeal db upgrade`` on the database of ``env``."""
+    upgrade(env["CITYDEAL_DATABASE_URL"])
+
+
+def seed(env: dict[str, str]) -> None:
+    """``citydeal db upgrade`` and ``citydeal seed`` on the database of ``env``."""
+    migrated(env)
+    with writing(env) as session:
+        load_seed(session)
+
+
+def key_of(env: dict[str, str], org: str, role: str) -> str:
+    """``citydeal keys create --org ORG --role ROLE``: a new key of the organisation ``org``."""
+    with writing(env) as session:
+        _row, key = issue_key(session, organisation_slug=org, role=Role(role))
+    return key
+
+
 def seeded(env: dict[str, str], *, publisher_of: str) -> str:
     """Migrate and seed the database of ``env``; returns a new publisher key of the
     organisation ``publisher_of``."""
-    citydeal(env, "db", "upgrade")
-    citydeal(env, "seed")
-    issued = citydeal(env, "keys", "create", "--org", publisher_of, "--role", "publisher")
-    return issued.strip().splitlines()[-1]
+    seed(env)
+    return key_of(env, publisher_of, "publisher")
+
+
+def admin_invitation(env: dict[str, str], *, email: str) -> str:
+    """``citydeal people create-admin --email EMAIL``: the token of the invitation that lets
+    the first admin set a password."""
+    with writing(env) as session:
+        link = bootstrap_admin(session, email=email, name="", settings=AccountSettings())
+    return link.token
 
 
 # One organisation of each kind in the seed, and the role its keys act in.
@@ -120,17 +176,17 @@ ROLE_ORGANISATIONS = {
 
 def keys_for_every_role(env: dict[str, str]) -> dict[str, str]:
     """A new key for each role, of an organisation of the seeded database of ``env`` (the
-    platform organisation, which admins' keys belong to, is created if missing)."""
-    try:
-        citydeal(
-            env, "orgs", "create", "--slug", ROLE_ORGANISATIONS["admin"],
-            "--name-th", "ผู้ดูแลแพลตฟอร์ม citydeal", "--name-en", "citydeal platform",
-            "--kind", "platform",
-        )  # fmt: skip
-    except subprocess.CalledProcessError:
-        pass  # it exists already
-    keys = {}
-    for role, org in ROLE_ORGANISATIONS.items():
-        issued = citydeal(env, "keys", "create", "--org", org, "--role", role)
-        keys[role] = issued.strip().splitlines()[-1]
-    return keys
+    platform organisation, which admins' keys belong to, is created if missing, as
+    ``citydeal orgs create`` makes it)."""
+    with writing(env) as session:
+        platform = ROLE_ORGANISATIONS["admin"]
+        if session.exec(select(Organisation).where(Organisation.slug == platform)).first() is None:
+            session.add(
+                Organisation(
+                    slug=platform,
+                    name_th="ผู้ดูแลแพลตฟอร์ม citydeal",
+                    name_en="citydeal platform",
+                    kind=OrganisationKind.platform,
+                )
+            )
+    return {role: key_of(env, org, role) for role, org in ROLE_ORGANISATIONS.items()}

@@ -21,7 +21,7 @@ from sqlalchemy import text
 from core.db import make_engine
 from tests.conftest import NAMESPACE, POSTGRES_URL
 from tests.factories import listing_payload
-from tests.live import citydeal, environment, serve
+from tests.live import environment, key_of, seed, serve
 
 pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
@@ -54,16 +54,15 @@ def _database_for(backend: str, root: Path) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("writers")
     env = environment(root, CITYDEAL_DATABASE_URL=_database_for(BACKEND, root))
-    citydeal(env, "db", "upgrade")
-    citydeal(env, "seed")
-    keys = {}
-    for role, org in (
-        ("publisher", "nakhon-sawan-development"),
-        ("investor", "siam-infrastructure-fund-co"),
-        ("organiser", "smart-city-investment-forum"),
-    ):
-        issued = citydeal(env, "keys", "create", "--org", org, "--role", role)
-        keys[role] = issued.strip().splitlines()[-1]
+    seed(env)
+    keys = {
+        role: key_of(env, org, role)
+        for role, org in (
+            ("publisher", "nakhon-sawan-development"),
+            ("investor", "siam-infrastructure-fund-co"),
+            ("organiser", "smart-city-investment-forum"),
+        )
+    }
     with serve(env, root, workers=2) as base:
         yield Server(base, keys)
 

@@ -29,7 +29,7 @@ from core.db import utcnow
 from core.settings import Settings, get_settings
 from matching.matrix import MatrixStore
 from tests.factories import World, create_and_publish, profile_payload
-from tests.live import citydeal, environment, free_port
+from tests.live import environment, free_port, migrated
 
 # --- /healthz and /readyz ------------------------------------------------------------
 
@@ -178,7 +178,7 @@ async def test_a_database_failure_is_logged_with_its_request_id(
 def uvicorn_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """uvicorn serving the app with JSON logs; the test signals it itself."""
     env = environment(tmp_path, CITYDEAL_LOG_FORMAT="json")
-    citydeal(env, "db", "upgrade")
+    migrated(env)
     port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("w") as log:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.factories import listing_payload
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import citydeal, environment, migrated, seeded, serve
 
 pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env = environment(tmp_path, CITYDEAL_SEARCH_SYNC_SECONDS="0.2", CITYDEAL_SEMANTIC_SEARCH="true")
-    citydeal(env, "db", "upgrade")
+    migrated(env)
     with serve(env, tmp_path, workers=2) as base:
         yield base, env
 

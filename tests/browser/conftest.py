@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import admin_invitation, environment, seeded, serve
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -40,14 +40,7 @@ PUBLISHER_PASSWORD = "patong beach safety"
 def _person_of_patong(base: str, env: dict[str, str]) -> None:
     """The way a city's staff get an account: the first admin (from the command line)
     invites Patong's owner, who sets a password."""
-    link = citydeal(
-        {**env, "CITYDEAL_PUBLIC_URL": base},
-        "people",
-        "create-admin",
-        "--email",
-        ADMIN_EMAIL,
-    )
-    admin_token = link.strip().splitlines()[-1].rsplit("/", 1)[1]
+    admin_token = admin_invitation(env, email=ADMIN_EMAIL)
     password = {"password": ADMIN_PASSWORD}
     assert httpx.post(f"{base}/v1/invitations/{admin_token}", json=password).status_code == 200
     admin = httpx.post(f"{base}/v1/sessions", json={"email": ADMIN_EMAIL, **password})

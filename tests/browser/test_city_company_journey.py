@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import httpx
 
 from catalog.importing import COLUMNS, headers
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, BROWSER_TESTS, shot
-from tests.live import citydeal, environment
+from tests.live import environment, key_of
 
 pytestmark = BROWSER_TESTS
 OWNER = "owner@kktc.example"
@@ -125,10 +126,7 @@ def test_a_city_company_from_invitation_to_its_first_lead(
     owner.wait_for_url("**notice=published_now*")
 
     env = environment(Path(live["root"]))
-    issued = citydeal(
-        env, "keys", "create", "--org", "siam-infrastructure-fund-co", "--role", "investor"
-    )
-    investor_key = issued.strip().splitlines()[-1]
+    investor_key = key_of(env, "siam-infrastructure-fund-co", "investor")
     interest = httpx.post(
         f"{base}/v1/listings/{slug}/interest",
         json={"message": "สนใจลงทุนสาขาแรก"},
@@ -157,9 +155,14 @@ def test_a_city_company_from_invitation_to_its_first_lead(
     owner.wait_for_url("**notice=checkpoint_reported*")
     shot(owner, "journey-9-checkpoint-reported")
 
-    owner.wait_for_timeout(6_000)  # the counts of views are appended every few seconds
-    owner.goto(f"{base}/dashboard/listings/{slug}/analytics")
+    # The counts of views are appended every few seconds: read the page again until they are.
     cells = owner.locator('tr[data-testid="week"]').last.locator("td")
+    deadline = time.monotonic() + 30
+    while True:
+        owner.goto(f"{base}/dashboard/listings/{slug}/analytics")
+        if cells.nth(1).text_content() == "3" or time.monotonic() > deadline:
+            break
+        owner.wait_for_timeout(250)
     assert cells.nth(1).text_content() == "3"  # this week's views (the table under the chart)
     assert cells.nth(3).text_content() == "1"  # and the interest
     shot(owner, "journey-10-views-chart")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import BROWSER_TESTS, shot
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import environment, key_of, seeded, serve
 
 pytestmark = BROWSER_TESTS
 
@@ -40,9 +40,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     root = tmp_path_factory.mktemp("csp")
     env = environment(root, CITYDEAL_MAP_TILE_URL=TILES + "/{z}/{x}/{y}.png")
     seeded(env, publisher_of="patong-municipality")
-    issued = citydeal(env, "keys", "create", "--org", INVESTOR_ORG, "--role", "investor")
+    investor_key = key_of(env, INVESTOR_ORG, "investor")
     with serve(env, root) as base:
-        yield {"base": base, "investor_key": issued.strip().splitlines()[-1]}
+        yield {"base": base, "investor_key": investor_key}
 
 
 class Watched:

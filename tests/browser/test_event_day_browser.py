@@ -16,7 +16,7 @@ from core.db import utcnow
 from core.formatting import bangkok_date
 from tests.browser.axe import assert_no_axe_violations
 from tests.browser.conftest import BROWSER_TESTS, shot
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import environment, key_of, seeded, serve
 
 pytestmark = BROWSER_TESTS
 EVENT = "nakhon-sawan-pitch-day-2027"
@@ -25,18 +25,13 @@ ORGANISER = "smart-city-investment-forum"
 PHONE = {"width": 390, "height": 844}
 
 
-def _key(env: dict[str, str], organisation: str, role: str) -> str:
-    issued = citydeal(env, "keys", "create", "--org", organisation, "--role", role)
-    return issued.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """The seeded app, its demo pitch day moved to today and its schedule published."""
     root = tmp_path_factory.mktemp("event-day")
     env = environment(root)
     city_key = seeded(env, publisher_of=CITY)
-    organiser_key = _key(env, ORGANISER, "organiser")
+    organiser_key = key_of(env, ORGANISER, "organiser")
     with serve(env, root) as base:
         organiser = {"Authorization": f"Bearer {organiser_key}"}
         url = f"{base}/v1/events/{EVENT}"

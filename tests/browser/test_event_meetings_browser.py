@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser.axe import assert_no_axe_violations
 from tests.browser.conftest import BROWSER_TESTS, shot
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import environment, key_of, seeded, serve
 
 pytestmark = BROWSER_TESTS
 EVENT = "nakhon-sawan-pitch-day-2027"
@@ -24,11 +24,6 @@ ORGANISER = "smart-city-investment-forum"
 WIDTHS = {1280: {"width": 1280, "height": 900}, 390: {"width": 390, "height": 844}}
 
 
-def _key(env: dict[str, str], organisation: str, role: str) -> str:
-    issued = citydeal(env, "keys", "create", "--org", organisation, "--role", role)
-    return issued.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("event-meetings")
@@ -36,8 +31,8 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     city = seeded(env, publisher_of=CITY)
     keys = {
         "city": city,
-        "investor": _key(env, INVESTOR, "investor"),
-        "organiser": _key(env, ORGANISER, "organiser"),
+        "investor": key_of(env, INVESTOR, "investor"),
+        "organiser": key_of(env, ORGANISER, "organiser"),
     }
     with serve(env, root) as base:
         yield {"base": base, **keys}

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser.axe import assert_no_axe_violations
 from tests.browser.conftest import BROWSER_TESTS, shot
-from tests.live import citydeal, environment, seeded, serve
+from tests.live import environment, key_of, seeded, serve
 
 pytestmark = BROWSER_TESTS
 EVENT = "nakhon-sawan-pitch-day-2027"
@@ -27,9 +27,9 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     root = tmp_path_factory.mktemp("event-selection")
     env = environment(root)
     seeded(env, publisher_of="nakhon-sawan-development")
-    issued = citydeal(env, "keys", "create", "--org", ORGANISER, "--role", "organiser")
+    key = key_of(env, ORGANISER, "organiser")
     with serve(env, root) as base:
-        yield {"base": base, "key": issued.strip().splitlines()[-1]}
+        yield {"base": base, "key": key}
 
 
 def signed_in(browser: Any, day: dict[str, str], width: int, lang: str) -> Any:

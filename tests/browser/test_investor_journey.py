@@ -37,7 +37,7 @@ from tests.browser.conftest import (
     shot,
 )
 from tests.factories import listing_payload
-from tests.live import citydeal, environment, serve
+from tests.live import admin_invitation, environment, seed, serve
 from tests.mail import Inbox, smtp_server
 
 pytestmark = BROWSER_TESTS
@@ -261,10 +261,7 @@ def token_in(text: str, path: str) -> str:
 def _city_people(base: str, env: dict[str, str], inbox: Inbox) -> None:
     """The first admin (from the command line) invites one person of each city the
     journeys meet; each sets a password from the invitation the server e-mails."""
-    link = citydeal(
-        {**env, "CITYDEAL_PUBLIC_URL": base}, "people", "create-admin", "--email", ADMIN_EMAIL
-    )
-    admin_token = token_in(link, "/invitations")
+    admin_token = admin_invitation(env, email=ADMIN_EMAIL)
     done = httpx.post(f"{base}/v1/invitations/{admin_token}", json={"password": ADMIN_PASSWORD})
     assert done.status_code == 200, done.text
     admin = httpx.post(
@@ -296,8 +293,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             CITYDEAL_DIGEST_CHECK_SECONDS="0.5",
             CITYDEAL_JOBS_POLL_SECONDS="0.2",
         )
-        citydeal(env, "db", "upgrade")
-        citydeal(env, "seed")
+        seed(env)
         with serve(env, root, ready=_has_seed_results) as base:
             _city_people(base, env, inbox)
             yield Live(base=base, database=root / "live.db", inbox=inbox)
