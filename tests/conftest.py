@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -150,6 +151,14 @@ def connection(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Conne
     seeded database when the test asks for ``seeded``)."""
     if "seeded" in request.fixturenames:
         engine = request.getfixturevalue("seeded_engine")
+    with rolled_back(engine) as connection:
+        yield connection
+
+
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection to ``engine`` inside a transaction that is rolled back at the end (a
+    module whose tests start from data of its own overrides ``connection`` with it)."""
     with engine.connect() as connection:
         transaction = connection.begin()
         yield connection

@@ -5,17 +5,29 @@ If-Match, and bad input that leaves the stored event as it was."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
+from api.main import build_services, create_app
+from catalog.search.sync import catch_up
+from catalog.search.tantivy_engine import TantivyIndex
+from core.db import Database, make_engine
+from core.settings import get_settings
+from matching.matrix import MatrixStore
 from tests.api.test_portal_accounts import csrf, sign_in_with_key
 from tests.api.test_thai_all_the_way import english_values_in, visible
+from tests.conftest import rolled_back
 from tests.factories import (
     World,
     auth,
+    build_world,
     create_and_publish,
     create_profile,
     listing_payload,
@@ -60,8 +72,7 @@ SLUGS = [slug for slug, _, _ in LISTINGS]
 EVENT = "/v1/events/selection-day"
 
 
-@pytest.fixture
-async def event(client: httpx.AsyncClient, world: World) -> dict[str, int]:
+async def _build_event(client: httpx.AsyncClient, world: World) -> dict[str, int]:
     keys = {"ns": world.nakhon_sawan_key, "rayong": world.rayong_key}
     for slug, publisher, overrides in LISTINGS:
         await create_and_publish(client, keys[publisher], slug=slug, **overrides)
@@ -95,6 +106,63 @@ async def event(client: httpx.AsyncClient, world: World) -> dict[str, int]:
     )
     assert created.status_code == 201, created.text
     return investors
+
+
+@dataclass
+class Built:
+    engine: Engine
+    world: World
+    investors: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+async def built(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Built]:
+    """The world, its listings, three investor profiles and the event, made through the
+    API once per module and backend in a database of the module's own: every test of
+    this module starts from them, and runs in a transaction on it that is rolled back."""
+    engine = make_engine(module_database_url)
+    with Session(engine) as session:
+        world = build_world(session)
+        session.commit()
+    services = build_services(
+        get_settings(),
+        database=Database(engine),
+        search=TantivyIndex(tmp_path_factory.mktemp("selection-search")),
+        matrices=MatrixStore(),
+    )
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        investors = await _build_event(client, world)
+    yield Built(engine, world, investors)
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(built: Built) -> Iterator[Connection]:
+    with rolled_back(built.engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+def tantivy_index(tmp_path: Path, session: Session) -> TantivyIndex:
+    """A fresh index of the test's own, caught up with the module's listings (as the
+    app's follower of the change log would): the test's changes reach it as they commit."""
+    index = TantivyIndex(tmp_path / "search")
+    catch_up(session, index)
+    return index
+
+
+@pytest.fixture
+def world(built: Built) -> World:
+    return built.world
+
+
+@pytest.fixture
+def event(built: Built) -> dict[str, int]:
+    """The ids of the investor profiles invited to the event, by name."""
+    return built.investors
 
 
 async def put_pool(client: httpx.AsyncClient, key: str, body: dict[str, Any]) -> httpx.Response:
