@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from sqlmodel import Session
 from api.main import build_services, create_app
 from api.migrate import upgrade
 from catalog.search.base import SearchIndex
+from catalog.search.sync import catch_up
 from catalog.search.tantivy_engine import TantivyIndex
 from core.db import Database, make_engine
 from core.ratelimit import Rule
@@ -213,6 +214,40 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@asynccontextmanager
+async def module_app(
+    url: str, directory: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, World, Engine]]:
+    """The world committed to the database ``url`` (``module_database_url``), and a client
+    of the real app on it whose commits are real: to make, through the API, data that every
+    test of a module starts from. Such a module overrides ``connection`` with
+    ``rolled_back`` on the engine, ``world`` and ``tantivy_index`` (caught up)."""
+    engine = make_engine(url)
+    with Session(engine) as session:
+        world = build_world(session)
+        session.commit()
+    services = build_services(
+        get_settings(),
+        database=Database(engine),
+        search=TantivyIndex(directory),
+        matrices=MatrixStore(),
+    )
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client, world, engine
+    finally:
+        engine.dispose()
+
+
+def caught_up_index(directory: Path, session: Session) -> TantivyIndex:
+    """A fresh index caught up with the listings of the database (as the app's follower of
+    the change log would); a test's changes reach it as they commit."""
+    index = TantivyIndex(directory)
+    catch_up(session, index)
+    return index
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
 from catalog.models import Organisation
+from catalog.search.tantivy_engine import TantivyIndex
 from matching.models import InvestorProfile
 from matching.pitchday.models import Meeting
 from tests.api.test_shortlist import csrf, person
+from tests.conftest import caught_up_index, module_app, rolled_back
 from tests.factories import (
     MARKET_LISTINGS,
     World,
@@ -40,11 +45,11 @@ WIDE: dict[str, Any] = {
 DAY = "/v1/events/meet-day"
 
 
-@pytest.fixture
-async def day(client: httpx.AsyncClient, world: World) -> dict[str, int]:
+async def make_day(client: httpx.AsyncClient, world: World) -> dict[str, int]:
     """An event with three Nakhon Sawan listings, one Rayong listing that does not take
     part, two investors of siam-infra-fund, a hidden guest of the organiser's and a
-    discoverable fund that is not invited; two rounds, one table."""
+    discoverable fund that is not invited; two rounds, one table. Returns the ids of the
+    investor profiles, by name."""
     for body in MARKET_LISTINGS:
         await create_and_publish(client, world.nakhon_sawan_key, **body)
     await create_and_publish(
@@ -77,6 +82,46 @@ async def day(client: httpx.AsyncClient, world: World) -> dict[str, int]:
     )
     assert created.status_code == 201, created.text
     return ids
+
+
+@dataclass
+class Built:
+    engine: Engine
+    world: World
+    day: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+async def built(
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Built]:
+    """The world and the day (``make_day``), made through the API once per module and
+    backend in a database of the module's own: every test of this module starts from
+    them, and runs in a transaction on it that is rolled back."""
+    directory = tmp_path_factory.mktemp("meetings-search")
+    async with module_app(module_database_url, directory) as (client, world, engine):
+        yield Built(engine, world, await make_day(client, world))
+
+
+@pytest.fixture
+def connection(built: Built) -> Iterator[Connection]:
+    with rolled_back(built.engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+def tantivy_index(tmp_path: Path, session: Session) -> TantivyIndex:
+    return caught_up_index(tmp_path / "search", session)
+
+
+@pytest.fixture
+def world(built: Built) -> World:
+    return built.world
+
+
+@pytest.fixture
+def day(built: Built) -> dict[str, int]:
+    return built.day
 
 
 async def ask(

@@ -15,19 +15,13 @@ import pytest
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
-from api.main import build_services, create_app
-from catalog.search.sync import catch_up
 from catalog.search.tantivy_engine import TantivyIndex
-from core.db import Database, make_engine
-from core.settings import get_settings
-from matching.matrix import MatrixStore
 from tests.api.test_portal_accounts import csrf, sign_in_with_key
 from tests.api.test_thai_all_the_way import english_values_in, visible
-from tests.conftest import rolled_back
+from tests.conftest import caught_up_index, module_app, rolled_back
 from tests.factories import (
     World,
     auth,
-    build_world,
     create_and_publish,
     create_profile,
     listing_payload,
@@ -122,21 +116,9 @@ async def built(
     """The world, its listings, three investor profiles and the event, made through the
     API once per module and backend in a database of the module's own: every test of
     this module starts from them, and runs in a transaction on it that is rolled back."""
-    engine = make_engine(module_database_url)
-    with Session(engine) as session:
-        world = build_world(session)
-        session.commit()
-    services = build_services(
-        get_settings(),
-        database=Database(engine),
-        search=TantivyIndex(tmp_path_factory.mktemp("selection-search")),
-        matrices=MatrixStore(),
-    )
-    transport = httpx.ASGITransport(app=create_app(services=services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        investors = await _build_event(client, world)
-    yield Built(engine, world, investors)
-    engine.dispose()
+    directory = tmp_path_factory.mktemp("selection-search")
+    async with module_app(module_database_url, directory) as (client, world, engine):
+        yield Built(engine, world, await _build_event(client, world))
 
 
 @pytest.fixture
@@ -147,11 +129,7 @@ def connection(built: Built) -> Iterator[Connection]:
 
 @pytest.fixture
 def tantivy_index(tmp_path: Path, session: Session) -> TantivyIndex:
-    """A fresh index of the test's own, caught up with the module's listings (as the
-    app's follower of the change log would): the test's changes reach it as they commit."""
-    index = TantivyIndex(tmp_path / "search")
-    catch_up(session, index)
-    return index
+    return caught_up_index(tmp_path / "search", session)
 
 
 @pytest.fixture

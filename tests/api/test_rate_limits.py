@@ -25,7 +25,7 @@ from core.errors import TooManyRequests
 from core.ratelimit import RateLimiter, Rule
 from core.settings import RateLimitSettings, Settings, get_settings
 from matching.matrix import MatrixStore
-from tests.api.test_event_meetings import ask, day  # noqa: F401 (the pitch day fixture)
+from tests.api.test_event_meetings import ask, make_day
 from tests.api.test_import import csv_of, five_rows, upload
 from tests.api.test_portal_accounts import csrf, sign_in_with_key
 from tests.factories import World, auth, create_and_publish, create_profile
@@ -162,11 +162,17 @@ async def test_interest_is_limited_per_organisation(
     assert [i["listing_slug"] for i in mine["data"]] == [first]  # the refused one was not kept
 
 
+@pytest.fixture
+async def day(client: httpx.AsyncClient, world: World) -> dict[str, int]:
+    """The pitch day of tests/api/test_event_meetings.py, made in the test's transaction."""
+    return await make_day(client, world)
+
+
 @pytest.mark.parametrize("app", [{"meeting_requests": "1/minute"}], indirect=True)
 async def test_meeting_requests_are_limited_per_organisation(
     client: httpx.AsyncClient,
     world: World,
-    day: dict[str, int],  # noqa: F811
+    day: dict[str, int],
 ) -> None:
     sent = await ask(client, world.investor_key, "fish-balls", day["food"])
     assert sent.status_code == 201, sent.text
