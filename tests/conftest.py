@@ -45,6 +45,22 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 NAMESPACE = os.environ.get("CITYDEAL_TEST_DATABASE_PREFIX", "citydeal")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with ``slow`` tests (servers, browsers, fuzzers) run first, each module's
+    tests in their own order. xdist (``--dist loadscope --no-loadscope-reorder``) hands
+    out whole modules in this order; by default it hands out the modules with the most
+    tests first, which put every slow module (a few long tests each) last, and the run
+    ended on a worker finishing one alone. Started first, they leave the many short
+    modules to even the workers out."""
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    slow = {module(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: module(item) not in slow)
+
+
 def _fresh_postgres_database(url: str, name: str) -> str:
     """A new, empty database ``name`` on the server of ``url``; returns its URL."""
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
