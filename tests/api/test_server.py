@@ -18,8 +18,16 @@ pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = environment(tmp_path, CITYDEAL_SEARCH_SYNC_SECONDS="0.2", CITYDEAL_SEMANTIC_SEARCH="true")
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """Two workers on a migrated, empty database; with semantic search when the test is
+    parametrized so (``indirect``): embedding the seed takes a core for seconds in each
+    server, and only the test of vectors needs it."""
+    semantic = getattr(request, "param", "semantic search off") == "semantic search on"
+    env = environment(
+        tmp_path,
+        CITYDEAL_SEARCH_SYNC_SECONDS="0.2",
+        CITYDEAL_SEMANTIC_SEARCH="true" if semantic else "false",
+    )
     migrated(env)
     with serve(env, tmp_path, workers=2) as base:
         yield base, env
@@ -42,6 +50,7 @@ def test_listings_written_elsewhere_become_searchable(server: tuple[str, dict[st
     assert counts == {listed}
 
 
+@pytest.mark.parametrize("server", ["semantic search on"], indirect=True)
 def test_vectors_are_computed_in_the_background_and_rebuilt_by_reindex(
     server: tuple[str, dict[str, str]],
 ) -> None:
