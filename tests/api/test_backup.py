@@ -38,6 +38,7 @@ from sqlalchemy.types import TypeDecorator
 
 from api.migrate import upgrade
 from api.tables import BACKUP, metadata
+from catalog.models import Organisation
 from core.backup import (
     ALEMBIC_TABLE,
     BackupError,
@@ -48,7 +49,9 @@ from core.backup import (
     unaccounted_tables,
 )
 from core.db import for_writing, make_engine
+from core.principal import OrganisationKind
 from tests.conftest import BACKENDS, NAMESPACE, POSTGRES_URL, _fresh_postgres_database
+from tests.live import seed, writing
 
 pytestmark = [pytest.mark.slow]
 
@@ -173,8 +176,7 @@ def sources(databases: Databases) -> Callable[[str], Source]:
     def source(backend: str) -> Source:
         if backend not in made:
             url = databases.fresh(backend, "source")
-            seeded = _citydeal(url, "seed")
-            assert seeded.returncode == 0, seeded.stderr
+            seed({"CITYDEAL_DATABASE_URL": url})  # as `citydeal seed` does, in this process
             _fill_empty_tables(url)
             path = databases.root / f"{backend}.jsonl"
             exported = _citydeal(url, "export", str(path))
@@ -308,18 +310,15 @@ def test_the_seed_round_trips_row_for_row(
 
     # The app goes on: new rows get new ids (PostgreSQL's sequences were moved past the
     # restored ones), and the exported file of the copy is the file of the original.
-    made = _citydeal(
-        target,
-        "orgs",
-        "create",
-        "--slug",
-        "after-restore",
-        "--name-th",
-        "หลังกู้คืน",
-        "--name-en",
-        "After the restore",
-    )
-    assert made.returncode == 0, made.stdout + made.stderr
+    with writing({"CITYDEAL_DATABASE_URL": target}) as session:  # as `citydeal orgs create`
+        session.add(
+            Organisation(
+                slug="after-restore",
+                name_th="หลังกู้คืน",
+                name_en="After the restore",
+                kind=OrganisationKind.city_company,
+            )
+        )
     organisations = _rows(target, SCHEMA.tables["organisation"])
     assert organisations[-1]["slug"] == "after-restore"
     assert organisations[-1]["id"] == organisations[-2]["id"] + 1
