@@ -10,6 +10,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,23 +38,44 @@ class Server:
     keys: dict[str, str]  # role → key
 
 
-def _database_for(backend: str, root: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{root / 'live.db'}"
+WRITERS_DATABASE = f"{NAMESPACE}_writers_{os.getpid()}"
+
+
+def _postgres(*statements: str) -> None:
     assert POSTGRES_URL is not None
-    name = f"{NAMESPACE}_writers_{os.getpid()}"
     admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
+        for statement in statements:
+            connection.execute(text(statement))
     admin.dispose()
-    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextmanager
+def _database_for(backend: str, root: Path) -> Iterator[str]:
+    """The served database: a file on SQLite, a database of the module's own (dropped at
+    the end) on PostgreSQL."""
+    if backend == "sqlite":
+        yield f"sqlite:///{root / 'live.db'}"
+        return
+    assert POSTGRES_URL is not None
+    drop = f"DROP DATABASE IF EXISTS {WRITERS_DATABASE} WITH (FORCE)"
+    _postgres(drop, f"CREATE DATABASE {WRITERS_DATABASE}")
+    try:
+        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{WRITERS_DATABASE}"
+    finally:
+        _postgres(drop)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("writers")
-    env = environment(root, CITYDEAL_DATABASE_URL=_database_for(BACKEND, root))
+    with _database_for(BACKEND, root) as url, _serving(root, url) as served:
+        yield served
+
+
+@contextmanager
+def _serving(root: Path, url: str) -> Iterator[Server]:
+    env = environment(root, CITYDEAL_DATABASE_URL=url)
     seed(env)
     keys = {
         role: key_of(env, org, role)
