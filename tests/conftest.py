@@ -61,16 +61,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: module(item) not in slow)
 
 
-def _fresh_postgres_database(url: str, name: str) -> str:
-    """A new, empty database ``name`` on the server of ``url``; returns its URL."""
+def _postgres_admin(url: str, *statements: str) -> None:
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            connection.execute(text(f"CREATE DATABASE {name}"))
+            for statement in statements:
+                connection.execute(text(statement))
     finally:
         admin.dispose()
+
+
+def fresh_postgres_database(url: str, name: str) -> str:
+    """A new, empty database ``name`` on the server of ``url``; returns its URL."""
+    _postgres_admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
     return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database of ``url`` (its server's other databases are left alone)."""
+    server, name = url.rsplit("/", 1)
+    _postgres_admin(f"{server}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -84,7 +94,7 @@ def database_url(
     else:
         assert POSTGRES_URL is not None
         # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
-        url = _fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
+        url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
     upgrade(url)
     return url
 
@@ -102,14 +112,10 @@ def module_database_url(
         yield url
         return
     assert POSTGRES_URL is not None
-    name = f"{NAMESPACE}_module_{worker_id}"
-    url = _fresh_postgres_database(POSTGRES_URL, name)
+    url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_module_{worker_id}")
     upgrade(url)
     yield url
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -130,7 +136,7 @@ def seeded_database_url(
         url = f"sqlite:///{tmp_path_factory.mktemp('seeded-db') / 'seeded.db'}"
     else:
         assert POSTGRES_URL is not None
-        url = _fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}")
+        url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}")
     upgrade(url)
     seeding = make_engine(url)
     with Session(seeding) as session:
@@ -139,13 +145,7 @@ def seeded_database_url(
     seeding.dispose()
     yield url
     if not url.startswith("sqlite"):
-        assert POSTGRES_URL is not None
-        admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(
-                text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
-            )
-        admin.dispose()
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -280,14 +280,8 @@ def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    admin = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
-    name = f"{NAMESPACE}_scratch_{os.getpid()}"  # one per xdist worker process
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    url = database_url.rsplit("/", 1)[0] + f"/{name}"
+    # One per xdist worker process.
+    url = fresh_postgres_database(database_url, f"{NAMESPACE}_scratch_{os.getpid()}")
     upgrade(url)
     yield url
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    drop_postgres_database(url)

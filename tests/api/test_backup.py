@@ -50,7 +50,7 @@ from core.backup import (
 )
 from core.db import for_writing, make_engine
 from core.principal import OrganisationKind
-from tests.conftest import BACKENDS, NAMESPACE, POSTGRES_URL, _fresh_postgres_database
+from tests.conftest import BACKENDS, NAMESPACE, POSTGRES_URL, fresh_postgres_database
 from tests.live import seed, writing
 
 pytestmark = [pytest.mark.slow]
@@ -87,7 +87,7 @@ class Databases:
         else:
             assert POSTGRES_URL is not None
             name = f"{NAMESPACE}_backup_{role}_{os.getpid()}"
-            url = _fresh_postgres_database(POSTGRES_URL, name)
+            url = fresh_postgres_database(POSTGRES_URL, name)
             self.made.append(name)
         upgrade(url)
         return url

@@ -17,10 +17,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from core.db import make_engine
-from tests.conftest import NAMESPACE, POSTGRES_URL
+from tests.conftest import (
+    NAMESPACE,
+    POSTGRES_URL,
+    drop_postgres_database,
+    fresh_postgres_database,
+)
 from tests.factories import listing_payload
 from tests.live import environment, key_of, seed, serve
 
@@ -41,15 +44,6 @@ class Server:
 WRITERS_DATABASE = f"{NAMESPACE}_writers_{os.getpid()}"
 
 
-def _postgres(*statements: str) -> None:
-    assert POSTGRES_URL is not None
-    admin = make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for statement in statements:
-            connection.execute(text(statement))
-    admin.dispose()
-
-
 @contextmanager
 def _database_for(backend: str, root: Path) -> Iterator[str]:
     """The served database: a file on SQLite, a database of the module's own (dropped at
@@ -58,12 +52,11 @@ def _database_for(backend: str, root: Path) -> Iterator[str]:
         yield f"sqlite:///{root / 'live.db'}"
         return
     assert POSTGRES_URL is not None
-    drop = f"DROP DATABASE IF EXISTS {WRITERS_DATABASE} WITH (FORCE)"
-    _postgres(drop, f"CREATE DATABASE {WRITERS_DATABASE}")
+    url = fresh_postgres_database(POSTGRES_URL, WRITERS_DATABASE)
     try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{WRITERS_DATABASE}"
+        yield url
     finally:
-        _postgres(drop)
+        drop_postgres_database(url)
 
 
 @pytest.fixture(scope="module")
