@@ -7,9 +7,11 @@ composition root (``api.main.create_app``) and read here from ``app.state``.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -28,7 +30,7 @@ from catalog.search.base import SearchIndex
 from catalog.search.semantic import Embedder, QueryEmbedder
 from core.audit import Actor, act_as, acting
 from core.db import Database, finish, reads_in_place, writer_holds_lock
-from core.errors import InvalidInput, PreconditionRequired, Unauthorized
+from core.errors import InvalidInput, PreconditionRequired, ServerBusy, Unauthorized
 from core.jobs import JobQueue
 from core.principal import Principal
 from core.ratelimit import RateLimiter
@@ -38,6 +40,36 @@ from matching.matrix import MatrixStore
 P = ParamSpec("P")
 T = TypeVar("T")
 E = TypeVar("E", bound=Callable[..., object])
+
+
+class Turns:
+    """At most ``limit`` units of work in progress at once in this process; a request
+    that needs the database waits for a turn, at most ``max_wait`` seconds, then is
+    answered 503 ``server_busy`` with ``Retry-After``. A request that needs no database
+    (health, the taxonomy, static files) takes no turn, so it answers at once even while
+    every turn is held by requests stuck on an unreachable database.
+
+    Why: a process runs Python on one core; past a few requests at once, more in progress
+    only share the interpreter lock among more threads, each request takes longer and
+    SQLite's writer waits behind them (bench/load: the rate fell as connections rose).
+    """
+
+    def __init__(self, limit: int, max_wait: float) -> None:
+        self.limit = limit
+        self.max_wait = max_wait
+        self._free = asyncio.Semaphore(limit)
+
+    @asynccontextmanager
+    async def take(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self.max_wait):
+                await self._free.acquire()
+        except TimeoutError:
+            raise ServerBusy("the server is busy; try again shortly") from None
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 class Services:
@@ -63,6 +95,7 @@ class Services:
         self.embedder = embedder
         self.jobs = jobs
         self.tally = Tally() if settings.analytics else None
+        self.turns = Turns(settings.max_concurrent_requests, settings.max_turn_wait_seconds)
         self._search = search
         self._lock = threading.Lock()
 
@@ -205,15 +238,18 @@ def name_actor(session: Session, principal: Principal | None) -> None:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's one unit of work: committed if the route succeeds, else rolled back.
-    After a write commits, the hooks the composition root registered run (search sync)."""
-    session = services_of(request).database.open(write=declares_writes(request))
-    act_as(session, _actor_of(request))
-    try:
-        yield session
-    except BaseException:
-        await run_db(session, finish, session, failed=True)
-        raise
-    await run_db(session, finish, session, failed=False)
+    After a write commits, the hooks the composition root registered run (search sync).
+    It starts when the process has a turn free (``Turns``)."""
+    services = services_of(request)
+    async with services.turns.take():
+        session = services.database.open(write=declares_writes(request))
+        act_as(session, _actor_of(request))
+        try:
+            yield session
+        except BaseException:
+            await run_db(session, finish, session, failed=True)
+            raise
+        await run_db(session, finish, session, failed=False)
 
 
 # scope="function": commit before the response is sent, so a failed commit is an error

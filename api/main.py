@@ -25,7 +25,6 @@ from api.errors import install_error_handlers
 from api.idempotency import Idempotency
 from api.middleware import (
     BodySizeLimit,
-    ConcurrencyLimit,
     HeadAsGet,
     ServerTiming,
     current_request_id,
@@ -290,11 +289,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(HeadAsGet)  # HEAD wherever GET: one place for every route
     app.add_middleware(Idempotency)  # a retried POST gets the first answer
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(
-        ConcurrencyLimit,
-        limit=settings.max_concurrent_requests,
-        max_wait=settings.max_turn_wait_seconds,
-    )
     app.add_middleware(SecurityHeaders, settings=settings)  # every response, cookie and 500
     app.add_middleware(ServerTiming)  # outermost: it times everything inside
     app.add_middleware(request_id_middleware)  # X-Request-ID, in every log record too

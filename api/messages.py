@@ -323,6 +323,7 @@ MESSAGES: dict[str, str | Contextual] = {
     "error_database_unavailable": N_(
         "The service cannot reach its database just now. Try again in a moment."
     ),
+    "error_server_busy": N_("The service is very busy just now. Try again in a moment."),
     "error_search_unavailable": N_(
         "Search is being rebuilt and will be back shortly. The rest of the site works: "
         "try again in a minute."

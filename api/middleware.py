@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -10,40 +9,6 @@ import time
 from asgi_correlation_id import CorrelationIdMiddleware
 from asgi_correlation_id.context import correlation_id
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class ConcurrencyLimit:
-    """About ``limit`` requests in progress at once in this process; the others wait for
-    a turn before their work starts, at most ``max_wait`` seconds each.
-
-    A process runs Python on one core: past a few requests at once, more in progress only
-    share the interpreter lock among more threads (measured with 64 connections on two
-    workers: 15 % more requests answered with a limit of 8 than with none). The wait is
-    bounded because a turn can be held by a request stuck on an unreachable database for
-    seconds: a request that needs no database must still answer at once, and a request
-    that waited its bound goes ahead. /healthz and /readyz never wait.
-    """
-
-    UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
-
-    def __init__(self, app: ASGIApp, *, limit: int, max_wait: float) -> None:
-        self.app = app
-        self.max_wait = max_wait
-        self._turns = asyncio.Semaphore(limit)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.UNLIMITED_PATHS:
-            await self.app(scope, receive, send)
-            return
-        try:
-            await asyncio.wait_for(self._turns.acquire(), self.max_wait)
-        except TimeoutError:
-            await self.app(scope, receive, send)  # waited its bound: goes ahead
-            return
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self._turns.release()
 
 
 class BodySizeLimit:

@@ -79,6 +79,14 @@ class SearchIndexUnavailable(ServiceUnavailable):
     code = "search_unavailable"
 
 
+class ServerBusy(ServiceUnavailable):
+    """Every turn at the database of this process stayed taken for the longest wait: the
+    server sheds this request rather than queue it without end."""
+
+    code = "server_busy"
+    retry_after = 1
+
+
 class MatchingUnavailable(ServiceUnavailable):
     """The match matrix of a large catalogue is being built (at start-up): matching
     answers 503 meanwhile, as search does while its replica rebuilds."""

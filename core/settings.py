@@ -163,10 +163,10 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'citydeal.db'}"
     var_dir: Path = PROJECT_ROOT / "var"
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
-    # Requests in progress at once per process, and how long one waits for a turn at most
-    # before it goes ahead anyway (api.middleware.ConcurrencyLimit).
+    # Requests at the database at once per process, and how long one waits for a turn at
+    # most before it is answered 503 server_busy (api.deps.Turns).
     max_concurrent_requests: int = Field(default=8, ge=1, le=1000)
-    max_turn_wait_seconds: float = Field(default=0.5, gt=0, le=60)
+    max_turn_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     meili_url: str | None = None
     meili_key: str | None = None
     session_secret: str = "dev-only-change-me"
