@@ -45,6 +45,7 @@ import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
+import resource  # noqa: E402
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -441,11 +442,17 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # URL
+    pid: int  # uvicorn's supervisor; the workers are its children
+
+
 @contextmanager
 def serve(
     target: Target, *, semantic: bool, access_log: bool, healthcheck: float | None
-) -> Iterator[str]:
-    """uvicorn with two workers on ``target``; yields its base URL once it answers."""
+) -> Iterator[Server]:
+    """uvicorn with two workers on ``target``; yields it once it answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -487,7 +494,7 @@ def serve(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not start: {log_path.read_text()[-3000:]}")
                 time.sleep(0.3)
-            yield base
+            yield Server(base, process.pid)
         finally:
             process.terminate()
             try:
@@ -565,6 +572,13 @@ class Step:
     samples: dict[str, list[float]] = field(default_factory=dict)  # kind -> ms
     waiting: Counter[str] = field(default_factory=Counter)  # unanswered at the end, < 5 s
     load_average: str = ""
+    cpu: Cpu | None = None  # used during the step
+
+    def cpu_ms_per_request(self) -> Cpu | None:
+        if self.cpu is None or not self.requests:
+            return None
+        per = 1000 / self.requests
+        return Cpu(self.cpu.app * per, self.cpu.database * per, self.cpu.load * per)
 
     @property
     def rps(self) -> float:
@@ -660,13 +674,14 @@ def read_step(out: Path, database: str, connections: int) -> Step:
     )
 
 
-def run_step(
-    base: str, load: Load, home: Path, database: str, connections: int, seconds: float
-) -> Step:
+def run_step(server: Server, load: Load, target: Target, connections: int, seconds: float) -> Step:
+    base, home = server.base, target.home
     data, out = home / "load-data.lua", home / f"load-out-{connections}.txt"
     load.data_file(data, current_etags(base, load.writes))
     out.unlink(missing_ok=True)
     load_average = os.getloadavg()
+    database_name = target.url.rsplit("/", 1)[1] if target.name == "postgresql" else None
+    cpu_before = cpu_now(server.pid, database_name)
     done = subprocess.run(
         [
             "wrk",
@@ -689,10 +704,77 @@ def run_step(
     )
     if done.returncode != 0 or not out.exists():
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
-    step = read_step(out, database, connections)
+    cpu = cpu_now(server.pid, database_name) - cpu_before
+    step = read_step(out, target.name, connections)
+    step.cpu = cpu
     after = os.getloadavg()
     step.load_average = f"{load_average[0]:.2f}->{after[0]:.2f}"
     return step
+
+
+# --- where the CPU goes -------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Cpu:
+    """CPU seconds used so far: the server's processes, the database's server processes
+    that serve the load database (PostgreSQL on this machine), and wrk."""
+
+    app: float
+    database: float
+    load: float
+
+    def __sub__(self, earlier: Cpu) -> Cpu:
+        return Cpu(
+            self.app - earlier.app, self.database - earlier.database, self.load - earlier.load
+        )
+
+
+def _processes() -> Iterator[tuple[int, int, str, float]]:
+    """(pid, parent pid, command line, CPU seconds) of every process readable in /proc."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # ended meanwhile
+        # After "(name)": state, parent, ..., user time and system time (fields 14 and 15).
+        fields = stat.rsplit(")", 1)[1].split()
+        yield (
+            int(entry.name),
+            int(fields[1]),
+            command,
+            (int(fields[11]) + int(fields[12])) / CLOCK_TICKS,
+        )
+
+
+def cpu_now(server_pid: int, database_name: str | None) -> Cpu:
+    """The CPU the server (its supervisor and workers) and the load database's backends
+    have used, and the finished children of this process (each step's wrk)."""
+    processes = list(_processes())
+    children: dict[int, list[int]] = {}
+    for pid, parent, _command, _seconds in processes:
+        children.setdefault(parent, []).append(pid)
+    tree, todo = set(), [server_pid]
+    while todo:
+        pid = todo.pop()
+        tree.add(pid)
+        todo.extend(children.get(pid, []))
+    backend = f" {database_name} " if database_name else None
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Cpu(
+        app=sum(seconds for pid, _, _, seconds in processes if pid in tree),
+        database=sum(
+            seconds
+            for _, _, command, seconds in processes
+            if backend and command.startswith("postgres:") and backend in command
+        ),
+        load=used.ru_utime + used.ru_stime,
+    )
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -724,6 +806,24 @@ def mix_line(step: Step) -> str:
     details = dict(step.http_errors) | dict(step.socket_errors)
     waiting = f"; waiting 1-{TIMEOUT_S} s at the end: {dict(step.waiting)}" if step.waiting else ""
     return f"      mix: {shares}" + (f"; errors: {details}" if details else "") + waiting
+
+
+def cpu_line(step: Step) -> str:
+    """The CPU each request cost, everything on this machine counted: what a step's rate
+    can be at most on these cores."""
+    per = step.cpu_ms_per_request()
+    if per is None:
+        return "      cpu: not measured"
+    database = f", database server {per.database:.1f} ms" if step.database == "postgresql" else ""
+    total = per.app + per.database + per.load
+    cores = os.cpu_count() or 1
+    ceiling = (
+        f"; {cores} cores give this mix at most {cores * 1000 / total:.0f} req/s" if total else ""
+    )
+    return (
+        f"      cpu per request: app {per.app:.1f} ms{database}, wrk {per.load:.1f} ms; "
+        f"{total:.1f} ms in all{ceiling}"
+    )
 
 
 def held(steps: Sequence[Step]) -> Step | None:
@@ -774,6 +874,18 @@ def summarise(database: str, steps: Sequence[Step], log: LogCheck | None) -> lis
             f"{best.rps:.0f} req/s ({best.connections} connections, p95 {best.p95:.1f} ms)"
         )
     errors = sum(step.errors for step in steps)
+    costs = [
+        per.app + per.database + per.load
+        for step in steps
+        if (per := step.cpu_ms_per_request()) is not None
+    ]
+    if costs:
+        cost, cores = float(np.median(costs)), os.cpu_count() or 1
+        lines.append(
+            f"    CPU per request (median of the steps; app, database server and wrk): "
+            f"{cost:.1f} ms, so {cores} cores hold at most {cores * 1000 / cost:.0f} req/s "
+            f"of this mix (the PostgreSQL goal needs {cores * 1000 / GOAL_POSTGRES_RPS:.1f} ms)"
+        )
     if log is not None:
         lines.append(
             f"    server log: {log.locked} 'database is locked', {log.tracebacks} tracebacks, "
@@ -918,17 +1030,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 semantic=args.semantic,
                 access_log=args.access_log,
                 healthcheck=args.worker_healthcheck,
-            ) as base:
+            ) as server:
                 print(
-                    f"  server up; ready in {wait_until_ready(base):.1f} s (each worker builds "
-                    f"its match matrix at start-up); warm-up {warm_up(base, load):.1f} s"
+                    f"  server up; ready in {wait_until_ready(server.base):.1f} s (each worker "
+                    f"builds its match matrix at start-up); warm-up "
+                    f"{warm_up(server.base, load):.1f} s"
                 )
                 print(HEADER)
                 for connections in args.steps:
-                    step = run_step(base, load, target.home, target.name, connections, args.seconds)
+                    step = run_step(server, load, target, connections, args.seconds)
                     steps.append(step)
                     print(step_line(step))
                     print(mix_line(step))
+                    print(cpu_line(step))
                     time.sleep(1)
         except (httpx.HTTPError, RuntimeError) as error:
             # A server that dies or hangs is a finding, not a crash of the benchmark.

@@ -9,6 +9,7 @@ figures. It does not measure anything: ``make bench-load`` does.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -91,6 +92,11 @@ def test_a_smoke_run_drives_the_whole_mix(
     mix = next(line for line in printed.splitlines() if line.strip().startswith("mix:"))
     for kind in ("search", "pitch", "match"):
         assert kind in mix, printed
+    # What each request cost the machine: the server's workers did the work, wrk sent it.
+    cpu = next(line for line in printed.splitlines() if "cpu per request:" in line)
+    app_ms, wrk_ms = (float(n) for n in re.findall(r"(?:app|wrk) ([\d.]+) ms", cpu))
+    assert app_ms > wrk_ms > 0, cpu
+    assert "cores hold at most" in printed
     # The writes really wrote: the listings the connections own moved past version 2.
     engine = make_engine(f"sqlite:///{tmp_path / 'sqlite' / 'load.db'}")
     try:
