@@ -78,6 +78,22 @@ def test_a_splice_equals_a_build_with_the_same_vocabulary() -> None:
     assert sorted(twice.ids[twice.text.extra_row].tolist()) == [3, 7, 80]  # only those re-encoded
 
 
+def test_edits_of_published_listings_keep_every_row_in_place() -> None:
+    start = ListingMatrix.build([_row(i) for i in range(1, 60)])
+    edits = {7: _row(7, capital_max=999_000_000, text="ห้องเย็น word3 cold"), 40: _row(40, irr=None)}
+    edited = start.spliced({7, 40}, list(edits.values()))
+    assert edited.ids is start.ids  # no row moved: nothing gathered or sorted again
+    final = [edits.get(i, _row(i)) for i in range(1, 60)]
+    _same(edited, ListingMatrix.build(final, reference=start))
+    # A spliced row edited again; the matrix it was spliced from is untouched (requests
+    # in flight still read it).
+    again = edited.spliced({7}, [_row(7, text="word7 1 2")])
+    final[6] = _row(7, text="word7 1 2")
+    _same(again, ListingMatrix.build(final, reference=start))
+    _same(start, ListingMatrix.build([_row(i) for i in range(1, 60)]))
+    assert sorted(again.ids[again.text.extra_row].tolist()) == [7, 40]
+
+
 def test_the_store_splices_large_catalogues_and_rebuilds_small_ones(
     session: Session, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
