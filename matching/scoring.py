@@ -215,10 +215,11 @@ class ListingMatrix:
         catalogue (a rebuild of 100,000 listings takes minutes); the vocabulary catches
         up at the next full build."""
         added = ListingMatrix.build(rows, reference=self)
+        added_ids = set(added.ids.tolist())
         at = self._rows_of(added.ids)
-        if at is not None and replaced <= set(added.ids.tolist()):
+        if at is not None and replaced <= added_ids:
             return self._edited(at, added)  # the common case: published listings edited
-        gone = np.isin(self.ids, np.array(sorted(replaced | set(added.ids.tolist())), np.int64))
+        gone = np.isin(self.ids, np.array(sorted(replaced | added_ids), np.int64))
         keep = np.flatnonzero(~gone)
         ids = np.concatenate([self.ids[keep], added.ids])
         order = np.argsort(ids, kind="stable")

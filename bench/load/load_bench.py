@@ -731,6 +731,15 @@ class Cpu:
             self.app - earlier.app, self.database - earlier.database, self.load - earlier.load
         )
 
+    @property
+    def total(self) -> float:
+        return self.app + self.database + self.load
+
+
+def most_per_second(cost_ms: float) -> float:
+    """The requests per second this machine's cores hold at ``cost_ms`` of CPU each."""
+    return (os.cpu_count() or 1) * 1000 / cost_ms
+
 
 def _processes() -> Iterator[tuple[int, int, str, float]]:
     """(pid, parent pid, command line, CPU seconds) of every process readable in /proc."""
@@ -815,14 +824,14 @@ def cpu_line(step: Step) -> str:
     if per is None:
         return "      cpu: not measured"
     database = f", database server {per.database:.1f} ms" if step.database == "postgresql" else ""
-    total = per.app + per.database + per.load
-    cores = os.cpu_count() or 1
     ceiling = (
-        f"; {cores} cores give this mix at most {cores * 1000 / total:.0f} req/s" if total else ""
+        f"; {os.cpu_count()} cores give this mix at most {most_per_second(per.total):.0f} req/s"
+        if per.total
+        else ""
     )
     return (
         f"      cpu per request: app {per.app:.1f} ms{database}, wrk {per.load:.1f} ms; "
-        f"{total:.1f} ms in all{ceiling}"
+        f"{per.total:.1f} ms in all{ceiling}"
     )
 
 
@@ -874,17 +883,14 @@ def summarise(database: str, steps: Sequence[Step], log: LogCheck | None) -> lis
             f"{best.rps:.0f} req/s ({best.connections} connections, p95 {best.p95:.1f} ms)"
         )
     errors = sum(step.errors for step in steps)
-    costs = [
-        per.app + per.database + per.load
-        for step in steps
-        if (per := step.cpu_ms_per_request()) is not None
-    ]
+    costs = [per.total for step in steps if (per := step.cpu_ms_per_request()) is not None]
     if costs:
-        cost, cores = float(np.median(costs)), os.cpu_count() or 1
+        cost = float(np.median(costs))
         lines.append(
             f"    CPU per request (median of the steps; app, database server and wrk): "
-            f"{cost:.1f} ms, so {cores} cores hold at most {cores * 1000 / cost:.0f} req/s "
-            f"of this mix (the PostgreSQL goal needs {cores * 1000 / GOAL_POSTGRES_RPS:.1f} ms)"
+            f"{cost:.1f} ms, so {os.cpu_count()} cores hold at most "
+            f"{most_per_second(cost):.0f} req/s of this mix (the PostgreSQL goal needs "
+            f"{(os.cpu_count() or 1) * 1000 / GOAL_POSTGRES_RPS:.1f} ms)"
         )
     if log is not None:
         lines.append(
