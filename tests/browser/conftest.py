@@ -4,12 +4,14 @@ Debian (never ``playwright install``), screenshots under ``test-artifacts/screen
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.live import admin_invitation, environment, seeded, serve
 
@@ -127,5 +129,20 @@ def stored_draft(live: dict[str, str]) -> dict[str, Any]:
 
 
 def shot(page: Any, name: str) -> None:
+    """Keep a picture of the page for people to look at. The picture is not the test: the
+    assertions around it are. Chromium sometimes refuses a full-page capture on a busy
+    machine ("Unable to capture screenshot", seen once in CI), so it is tried again once
+    the page is still, then the visible part is kept, and a warning is all that is left."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    path = str(ARTIFACTS / f"{name}.png")
+    attempts = ({"full_page": True}, {"full_page": True}, {"full_page": False})
+    failure = ""
+    for attempt, options in enumerate(attempts):
+        try:
+            page.screenshot(path=path, **options)
+            return
+        except PlaywrightError as error:
+            failure = error.message
+            page.wait_for_load_state("load")
+            page.wait_for_timeout(200 * (attempt + 1))
+    warnings.warn(f"no screenshot {name}: {failure}", stacklevel=2)
