@@ -15,11 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from api.main import build_services, create_app
-from api.migrate import upgrade
 from catalog.search.base import SearchIndex
 from catalog.search.sync import catch_up
 from catalog.search.tantivy_engine import TantivyIndex
@@ -27,7 +26,12 @@ from core.db import Database, make_engine
 from core.ratelimit import Rule
 from core.settings import get_settings
 from matching.matrix import MatrixStore
-from seed.loader import load_seed
+from tests.databases import (
+    NAMESPACE,
+    drop_postgres_database,
+    fresh_postgres_database,
+    migrated_database,
+)
 from tests.factories import ENGINES, World, build_world, new_search_index
 
 POSTGRES_URL = os.environ.get("CITYDEAL_TEST_DATABASE_URL")
@@ -41,8 +45,6 @@ os.environ.setdefault("CITYDEAL_ACCOUNTS_ARGON2_TIME_COST", "1")
 for _rule in Rule:
     os.environ.setdefault(f"CITYDEAL_RATE_LIMIT_{_rule.value.upper()}", "1000000/minute")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
-# Two test runs on one PostgreSQL server (two checkouts, say) keep apart by this prefix.
-NAMESPACE = os.environ.get("CITYDEAL_TEST_DATABASE_PREFIX", "citydeal")
 
 
 @pytest.hookimpl(trylast=True)
@@ -61,28 +63,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: module(item) not in slow)
 
 
-def _postgres_admin(url: str, *statements: str) -> None:
-    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            for statement in statements:
-                connection.execute(text(statement))
-    finally:
-        admin.dispose()
-
-
-def fresh_postgres_database(url: str, name: str) -> str:
-    """A new, empty database ``name`` on the server of ``url``; returns its URL."""
-    _postgres_admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_postgres_database(url: str) -> None:
-    """Drop the database of ``url`` (its server's other databases are left alone)."""
-    server, name = url.rsplit("/", 1)
-    _postgres_admin(f"{server}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str
@@ -95,7 +75,7 @@ def database_url(
         assert POSTGRES_URL is not None
         # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
         url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
-    upgrade(url)
+    migrated_database(url)
     return url
 
 
@@ -108,12 +88,12 @@ def module_database_url(
     its tests (each test's own transaction cannot hold data across tests)."""
     if database_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path_factory.mktemp('module-db') / 'module.db'}"
-        upgrade(url)
+        migrated_database(url)
         yield url
         return
     assert POSTGRES_URL is not None
     url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_module_{worker_id}")
-    upgrade(url)
+    migrated_database(url)
     yield url
     drop_postgres_database(url)
 
@@ -137,12 +117,7 @@ def seeded_database_url(
     else:
         assert POSTGRES_URL is not None
         url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}")
-    upgrade(url)
-    seeding = make_engine(url)
-    with Session(seeding) as session:
-        load_seed(session)
-        session.commit()
-    seeding.dispose()
+    migrated_database(url, seeded=True)
     yield url
     if not url.startswith("sqlite"):
         drop_postgres_database(url)
@@ -277,11 +252,11 @@ def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
     between several connections, which a rolled-back test transaction cannot show."""
     if database_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / 'scratch.db'}"
-        upgrade(url)
+        migrated_database(url)
         yield url
         return
     # One per xdist worker process.
     url = fresh_postgres_database(database_url, f"{NAMESPACE}_scratch_{os.getpid()}")
-    upgrade(url)
+    migrated_database(url)
     yield url
     drop_postgres_database(url)

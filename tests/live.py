@@ -22,7 +22,6 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from api.migrate import upgrade
 from catalog.accounts.service import bootstrap_admin
 from catalog.models import Organisation
 from catalog.organisations import issue_key
@@ -30,7 +29,7 @@ from core.audit import Actor, act_as
 from core.db import for_writing, make_engine
 from core.principal import OrganisationKind, Role
 from core.settings import AccountSettings
-from seed.loader import load_seed
+from tests.databases import migrated_database
 
 
 def environment(root: Path, **extra: str) -> dict[str, str]:
@@ -132,15 +131,15 @@ def writing(env: dict[str, str]) -> Iterator[Session]:
 
 
 def migrated(env: dict[str, str]) -> None:
-    """``citydeal db upgrade`` on the database of ``env``."""
-    upgrade(env["CITYDEAL_DATABASE_URL"])
+    """``citydeal db upgrade`` on the database of ``env`` (a copy of a migrated template
+    when the database is new: tests/databases.py)."""
+    migrated_database(env["CITYDEAL_DATABASE_URL"])
 
 
 def seed(env: dict[str, str]) -> None:
-    """``citydeal db upgrade`` and ``citydeal seed`` on the database of ``env``."""
-    migrated(env)
-    with writing(env) as session:
-        load_seed(session)
+    """``citydeal db upgrade`` and ``citydeal seed`` on the database of ``env`` (a copy of
+    a seeded template when the database is new)."""
+    migrated_database(env["CITYDEAL_DATABASE_URL"], seeded=True)
 
 
 def key_of(env: dict[str, str], org: str, role: str) -> str:

@@ -36,7 +36,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from api.migrate import upgrade
 from api.tables import BACKUP, metadata
 from catalog.models import Organisation
 from core.backup import (
@@ -50,7 +49,8 @@ from core.backup import (
 )
 from core.db import for_writing, make_engine
 from core.principal import OrganisationKind
-from tests.conftest import BACKENDS, NAMESPACE, POSTGRES_URL, fresh_postgres_database
+from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.databases import NAMESPACE, fresh_postgres_database, migrated_database
 from tests.live import seed, writing
 
 pytestmark = [pytest.mark.slow]
@@ -89,7 +89,7 @@ class Databases:
             name = f"{NAMESPACE}_backup_{role}_{os.getpid()}"
             url = fresh_postgres_database(POSTGRES_URL, name)
             self.made.append(name)
-        upgrade(url)
+        migrated_database(url)
         return url
 
     def drop(self) -> None:

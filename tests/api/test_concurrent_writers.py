@@ -18,12 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import (
-    NAMESPACE,
-    POSTGRES_URL,
-    drop_postgres_database,
-    fresh_postgres_database,
-)
+from tests.conftest import POSTGRES_URL
+from tests.databases import NAMESPACE, drop_postgres_database, fresh_postgres_database
 from tests.factories import listing_payload
 from tests.live import environment, key_of, seed, serve
 
