@@ -872,7 +872,9 @@ def check_log(path: Path) -> LogCheck:
     )
 
 
-def summarise(database: str, steps: Sequence[Step], log: LogCheck | None) -> list[str]:
+def summarise(
+    database: str, steps: Sequence[Step], log: LogCheck | None, *, goals: bool = True
+) -> list[str]:
     lines = []
     best = held(steps)
     if best is None:
@@ -897,7 +899,9 @@ def summarise(database: str, steps: Sequence[Step], log: LogCheck | None) -> lis
             f"    server log: {log.locked} 'database is locked', {log.tracebacks} tracebacks, "
             f"{log.server_errors} 5xx answers, {log.died} workers died or were killed as hung"
         )
-    if database == "postgresql":
+    if not goals:
+        lines.append("    one kind of request only (--only): the goals are the mix's")
+    elif database == "postgresql":
         met = best is not None and best.rps >= GOAL_POSTGRES_RPS and not (log and log.died)
         lines.append(
             f"    goal >= {GOAL_POSTGRES_RPS:.0f} req/s held on PostgreSQL: "
@@ -959,6 +963,11 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="1 write in 50 (--no-writes: that request is a search instead)",
     )
     parser.add_argument(
+        "--only",
+        choices=sorted(PLAN),
+        help="every request of one kind (to see what that kind costs; no goal applies)",
+    )
+    parser.add_argument(
         "--worker-healthcheck",
         type=float,
         help="uvicorn's --timeout-worker-healthcheck (default: uvicorn's own, 5 s, as deployed)",
@@ -1003,7 +1012,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{'on' if args.semantic else 'off'}; {os.cpu_count()} cores; load average now "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
-    plan = PLAN if args.writes else READ_ONLY_PLAN
+    plan = {args.only: 50} if args.only else PLAN if args.writes else READ_ONLY_PLAN
     print(
         "mix per 50 requests: "
         + ", ".join(f"{n} {kind}" for kind, n in plan.items())
@@ -1028,7 +1037,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.build_only:
             continue
         slugs, key = writable_listings(target.url, raw, first_id)
-        load = Load(*base_load, writes=slugs, key=key, plan=PLAN if args.writes else READ_ONLY_PLAN)
+        load = Load(*base_load, writes=slugs, key=key, plan=plan)
         steps: list[Step] = []
         try:
             with serve(
@@ -1059,7 +1068,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
         log = check_log(target.home / "server.log")
         every.extend(steps)
-        report.extend(summarise(target.name, steps, log))
+        report.extend(summarise(target.name, steps, log, goals=not args.only))
     print("\n== summary " + "=" * 63)
     print(HEADER)
     for step in every:
