@@ -164,8 +164,11 @@ class Settings(BaseSettings):
     var_dir: Path = PROJECT_ROOT / "var"
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     # Requests at the database at once per process, and how long one waits for a turn at
-    # most before it is answered 503 server_busy (api.deps.Turns).
-    max_concurrent_requests: int = Field(default=8, ge=1, le=1000)
+    # most before it is answered 503 server_busy (api.deps.Turns). Two: one runs Python
+    # while the other waits on the database or the index; more only share the interpreter
+    # lock (bench-load, searches at 16 connections: 8 turns 9.8 ms of CPU per request,
+    # 2 turns 8.4 ms, 1 turn 9.2 ms).
+    max_concurrent_requests: int = Field(default=2, ge=1, le=1000)
     max_turn_wait_seconds: float = Field(default=5.0, gt=0, le=60)
     meili_url: str | None = None
     meili_key: str | None = None

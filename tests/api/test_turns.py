@@ -62,6 +62,6 @@ async def test_a_request_that_waited_its_bound_is_told_the_server_is_busy(
 
 
 def test_the_limit_and_the_wait_are_settings() -> None:
-    assert Settings().max_concurrent_requests == 8
+    assert Settings().max_concurrent_requests == 2
     assert Settings().max_turn_wait_seconds == 5
-    assert Settings(max_concurrent_requests=2).max_concurrent_requests == 2
+    assert Settings(max_concurrent_requests=8).max_concurrent_requests == 8
