@@ -29,8 +29,8 @@ from matching.matrix import MatrixStore
 from tests.databases import (
     NAMESPACE,
     drop_postgres_database,
-    fresh_postgres_database,
     migrated_database,
+    migrated_postgres_database,
 )
 from tests.factories import ENGINES, World, build_world, new_search_index
 
@@ -71,11 +71,11 @@ def database_url(
     worker (the workers run in parallel; each has a database of its own)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        migrated_database(url)
     else:
         assert POSTGRES_URL is not None
         # Told to use PostgreSQL: an unreachable server is a failure, never a skip.
-        url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
-    migrated_database(url)
+        url = migrated_postgres_database(POSTGRES_URL, f"{NAMESPACE}_test_{worker_id}")
     return url
 
 
@@ -92,8 +92,7 @@ def module_database_url(
         yield url
         return
     assert POSTGRES_URL is not None
-    url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_module_{worker_id}")
-    migrated_database(url)
+    url = migrated_postgres_database(POSTGRES_URL, f"{NAMESPACE}_module_{worker_id}")
     yield url
     drop_postgres_database(url)
 
@@ -114,10 +113,12 @@ def seeded_database_url(
     each test that reads it."""
     if database_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path_factory.mktemp('seeded-db') / 'seeded.db'}"
+        migrated_database(url, seeded=True)
     else:
         assert POSTGRES_URL is not None
-        url = fresh_postgres_database(POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}")
-    migrated_database(url, seeded=True)
+        url = migrated_postgres_database(
+            POSTGRES_URL, f"{NAMESPACE}_seeded_{worker_id}", seeded=True
+        )
     yield url
     if not url.startswith("sqlite"):
         drop_postgres_database(url)
@@ -256,7 +257,6 @@ def scratch_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
         return
     # One per xdist worker process.
-    url = fresh_postgres_database(database_url, f"{NAMESPACE}_scratch_{os.getpid()}")
-    migrated_database(url)
+    url = migrated_postgres_database(database_url, f"{NAMESPACE}_scratch_{os.getpid()}")
     yield url
     drop_postgres_database(url)

@@ -15,6 +15,8 @@ import atexit
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -58,16 +60,24 @@ def drop_postgres_database(url: str) -> None:
     _postgres_admin(f"{server}/postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _seed(url: str) -> None:
-    """``citydeal seed`` as the command runs it: write intent, ``cli`` as the actor."""
+@contextmanager
+def writing_to(url: str) -> Iterator[Session]:
+    """A unit of work on the database of ``url`` as the ``citydeal`` command opens one
+    (write intent, and ``cli`` as the audit log's actor); committed when the block ends."""
     engine = for_writing(make_engine(url))
     try:
         with Session(engine, expire_on_commit=False) as session:
             act_as(session, Actor(source="cli"))
-            load_seed(session)
+            yield session
             session.commit()
     finally:
         engine.dispose()
+
+
+def seed_in_place(url: str) -> None:
+    """``citydeal seed`` on the database of ``url``, as the command runs it."""
+    with writing_to(url) as session:
+        load_seed(session)
 
 
 class _Templates:
@@ -89,15 +99,20 @@ class _Templates:
         kind = "seeded" if seeded else "migrated"
         if backend == "sqlite":
             url = f"sqlite:///{self._sqlite_directory() / kind}.db"
+            if seeded:
+                _copy(self.url(url, seeded=False), url)
+            else:
+                upgrade(url)
         else:
             name = f"{NAMESPACE}_template_{kind}_{os.getpid()}"
-            url = fresh_postgres_database(backend + "/postgres", name)
+            if seeded:
+                url = migrated_postgres_database(backend + "/postgres", name)
+            else:
+                url = fresh_postgres_database(backend + "/postgres", name)
+                upgrade(url)
             atexit.register(drop_postgres_database, url)
         if seeded:
-            migrated_database(url)
-            _seed(url)
-        else:
-            upgrade(url)
+            seed_in_place(url)
         if backend == "sqlite":
             _checkpoint(url)
         return url
@@ -134,6 +149,21 @@ def _is_empty(url: str) -> bool:
         engine.dispose()
 
 
+def _copy(template: str, url: str) -> None:
+    if url.startswith("sqlite"):
+        shutil.copyfile(template.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
+        return
+    server, name = _server_and_name(url)
+    fresh_postgres_database(f"{server}/postgres", name, template=_server_and_name(template)[1])
+
+
+def migrated_postgres_database(url: str, name: str, *, seeded: bool = False) -> str:
+    """A new database ``name`` on the server of ``url``, a copy of this process's migrated
+    (or seeded) template; returns its URL."""
+    template = _TEMPLATES.url(url, seeded=seeded)
+    return fresh_postgres_database(url, name, template=_server_and_name(template)[1])
+
+
 def migrated_database(url: str, *, seeded: bool = False) -> None:
     """Make the database of ``url`` migrated (and seeded with the demo catalogue). A
     database that does not exist yet or holds no table becomes a copy of this process's
@@ -141,11 +171,6 @@ def migrated_database(url: str, *, seeded: bool = False) -> None:
     if not _is_empty(url):
         upgrade(url)
         if seeded:
-            _seed(url)
+            seed_in_place(url)
         return
-    template = _TEMPLATES.url(url, seeded=seeded)
-    if url.startswith("sqlite"):
-        shutil.copyfile(template.removeprefix("sqlite:///"), url.removeprefix("sqlite:///"))
-        return
-    server, name = _server_and_name(url)
-    fresh_postgres_database(f"{server}/postgres", name, template=_server_and_name(template)[1])
+    _copy(_TEMPLATES.url(url, seeded=seeded), url)

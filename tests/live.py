@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,11 +25,9 @@ from sqlmodel import Session, select
 from catalog.accounts.service import bootstrap_admin
 from catalog.models import Organisation
 from catalog.organisations import issue_key
-from core.audit import Actor, act_as
-from core.db import for_writing, make_engine
 from core.principal import OrganisationKind, Role
 from core.settings import AccountSettings
-from tests.databases import migrated_database
+from tests.databases import migrated_database, writing_to
 
 
 def environment(root: Path, **extra: str) -> dict[str, str]:
@@ -116,18 +114,10 @@ def _answers(base: str) -> bool:
     return httpx.get(f"{base}/v1/provinces", timeout=1).status_code == 200
 
 
-@contextmanager
-def writing(env: dict[str, str]) -> Iterator[Session]:
+def writing(env: dict[str, str]) -> AbstractContextManager[Session]:
     """A unit of work on the database of ``env`` as the ``citydeal`` command opens one
     (write intent, and ``cli`` as the audit log's actor); committed when the block ends."""
-    engine = for_writing(make_engine(env["CITYDEAL_DATABASE_URL"]))
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            act_as(session, Actor(source="cli"))
-            yield session
-            session.commit()
-    finally:
-        engine.dispose()
+    return writing_to(env["CITYDEAL_DATABASE_URL"])
 
 
 def migrated(env: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, select
 
 from api.migrate import upgrade
 from core.db import make_engine
-from tests.databases import _seed, migrated_database
+from tests.databases import migrated_database, seed_in_place
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
@@ -51,7 +51,7 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def test_a_seeded_copy_holds_the_rows_of_a_database_seeded_in_place(tmp_path: Path) -> None:
     in_place = f"sqlite:///{tmp_path / 'in-place.db'}"
     upgrade(in_place)
-    _seed(in_place)
+    seed_in_place(in_place)
     copied = f"sqlite:///{tmp_path / 'copied.db'}"
     migrated_database(copied, seeded=True)
     expected = _rows(in_place)

@@ -345,7 +345,15 @@ class TantivyIndex(SearchIndex):
         self._check_readable()
         try:
             mtime = self._position_file.stat().st_mtime_ns
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
+            if self._seen_mtime > 0:
+                # The replica had a position and its files are gone (deleted, or set aside by
+                # another process's repair): tantivy may still answer from the files it holds
+                # open, so the loss is told here rather than left to the reload.
+                self._mark_broken(exc)
+                raise SearchUnavailable(
+                    f"the search index is being rebuilt ({self._broken})"
+                ) from exc
             mtime = 0
         snapshot = self._snapshot
         if snapshot is None or mtime != self._seen_mtime:

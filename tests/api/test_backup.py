@@ -50,7 +50,7 @@ from core.backup import (
 from core.db import for_writing, make_engine
 from core.principal import OrganisationKind
 from tests.conftest import BACKENDS, POSTGRES_URL
-from tests.databases import NAMESPACE, fresh_postgres_database, migrated_database
+from tests.databases import NAMESPACE, migrated_database, migrated_postgres_database
 from tests.live import seed, writing
 
 pytestmark = [pytest.mark.slow]
@@ -87,8 +87,9 @@ class Databases:
         else:
             assert POSTGRES_URL is not None
             name = f"{NAMESPACE}_backup_{role}_{os.getpid()}"
-            url = fresh_postgres_database(POSTGRES_URL, name)
+            url = migrated_postgres_database(POSTGRES_URL, name)
             self.made.append(name)
+            return url
         migrated_database(url)
         return url
 
