@@ -275,6 +275,13 @@ def _get(connection: http.client.HTTPConnection, path: str) -> tuple[int, str, b
     return response.status, body, response.will_close
 
 
+def _pending(base: str) -> int | None:
+    """Changes the search replica has still to apply, as /readyz reports them."""
+    search = httpx.get(f"{base}/readyz", timeout=10).json()["checks"]["search"]
+    pending: int | None = search.get("pending")
+    return pending
+
+
 @pytest.mark.live_server
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["deleted", "corrupted"])
@@ -288,6 +295,11 @@ def test_a_broken_index_answers_503_then_rebuilds_itself(damage: str, tmp_path: 
             time.sleep(0.5)  # the follower indexes the seed
             before = httpx.get(f"{base}/v1/search", params={"q": "ลูกชิ้นปลา"}, timeout=10)
         assert before.json()["count"] > 0
+        # A search can answer before the replica holds the whole seed: damage it only once
+        # it does, so that what answers afterwards can only be the damaged replica.
+        while _pending(base) != 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _pending(base) == 0
 
         directory = tmp_path / "var" / "search"
         index_dir = next(directory.iterdir())
